@@ -1,0 +1,66 @@
+"""Durations: ``10m`` / ``2h`` / ``30d`` / ``1h30m`` ⇄ seconds, with the API's 600 s floor."""
+
+from __future__ import annotations
+
+import re
+
+from kubeuser.errors import UsageError
+
+MIN_SECONDS = 600  # certificates.k8s.io/v1 spec.expirationSeconds minimum
+MAX_SECONDS = 10 * 365 * 86400
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_PART = re.compile(r"(\d+)([smhdw])")
+
+
+def parse(text: str) -> int:
+    """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds."""
+    t = text.strip().lower()
+    if t.isdigit():
+        seconds = int(t)
+    else:
+        pos = 0
+        seconds = 0
+        for m in _PART.finditer(t):
+            if m.start() != pos:
+                break
+            seconds += int(m.group(1)) * _UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(t) or not t:
+            raise UsageError(
+                f"cannot read duration {text[:40]!r}",
+                hint="use a number with a unit: 10m, 2h, 7d, 1h30m (units s, m, h, d, w)",
+            )
+    return check(seconds, text)
+
+
+def check(seconds: int, shown: str | None = None) -> int:
+    shown = shown if shown is not None else format(seconds)
+    if seconds < MIN_SECONDS:
+        raise UsageError(
+            f"duration {shown} is shorter than the 10-minute minimum Kubernetes accepts",
+            hint="use --ttl 10m or longer",
+        )
+    if seconds > MAX_SECONDS:
+        raise UsageError(f"duration {shown} is longer than 10 years", hint="use a shorter duration")
+    return seconds
+
+
+def from_days(days: int) -> int:
+    if days <= 0:
+        raise UsageError(f"--days must be positive, got {days}", hint="e.g. --days 30")
+    return check(days * 86400, f"{days}d")
+
+
+def format(seconds: float) -> str:
+    """Compact human rendering: 2592000 → ``30d``, 5400 → ``1h30m``, 0 → ``0s``."""
+    s = round(seconds)
+    neg = s < 0
+    s = abs(s)
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if s >= size:
+            n, s = divmod(s, size)
+            parts.append(f"{n}{unit}")
+    text = "".join(parts[:2]) or "0s"
+    return f"-{text}" if neg else text

@@ -1,0 +1,101 @@
+"""The cluster gateway: everything the workflows need from a Kubernetes API server.
+
+Workflows receive a :class:`Gateway`; ``kubeuser.k8s`` implements it with the official
+client (loaded lazily, one ApiClient per run), and tests swap in a fake. Objects are plain
+dicts in their API shape, so manifests printed by ``--dry-run`` are exactly what is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SIGNER = "kubernetes.io/kube-apiserver-client"
+CSR_API = "certificates.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    git_version: str
+    major: int
+    minor: int
+
+    def at_least(self, major: int, minor: int) -> bool:
+        return (self.major, self.minor) >= (major, minor)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the server says we are.
+
+    ``method`` is ``SelfSubjectReview`` (1.27+: the server names user and groups) or
+    ``SelfSubjectAccessReview`` (older clusters: proves the credentials authenticate; the
+    username then comes from a server message when one names it, else it is None).
+    """
+
+    username: str | None
+    groups: tuple[str, ...]
+    method: str
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The outcome of waiting on a CSR."""
+
+    certificate: bytes
+    approved_by_us: bool = True
+
+
+class Gateway(Protocol):
+    """What kubeuser needs from a cluster. Every method raises KubeuserError subclasses only."""
+
+    @property
+    def server(self) -> str: ...
+
+    def version(self) -> ServerVersion: ...
+
+    # certificates.k8s.io/v1 CertificateSigningRequests
+    def create_csr(self, manifest: dict[str, Any]) -> dict[str, Any]: ...
+    def approve_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]: ...
+    def wait_for_certificate(self, name: str, timeout: float) -> bytes: ...
+    def get_csr(self, name: str) -> dict[str, Any] | None: ...
+    def delete_csr(self, name: str) -> bool: ...
+    def list_csrs(self, label_selector: str) -> list[dict[str, Any]]: ...
+
+    # generic objects (Namespace, ConfigMap, Role, RoleBinding, ClusterRole, ClusterRoleBinding)
+    def create_object(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def apply_object(self, obj: dict[str, Any]) -> str: ...  # "created" | "updated"
+    def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
+    def list_objects(
+        self, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def delete_object(self, kind: str, name: str, namespace: str | None = None) -> bool: ...
+
+    # reviews
+    def whoami(self) -> Identity: ...
+    def can_i(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        namespace: str | None = None,
+        subresource: str | None = None,
+        name: str | None = None,
+    ) -> bool: ...
+    def rules_review(self, namespace: str) -> list[dict[str, Any]]: ...
+    def subject_can_i(
+        self,
+        user: str,
+        groups: list[str],
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        namespace: str | None = None,
+    ) -> bool: ...
+
+    # another identity on the same server (same CA), for proving a freshly minted certificate
+    def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> Gateway: ...
+
+    def close(self) -> None: ...

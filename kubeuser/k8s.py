@@ -1,0 +1,671 @@
+"""The :class:`~kubeuser.gateway.Gateway` implemented with the official ``kubernetes`` client.
+
+Import this module lazily: importing ``kubernetes`` costs about half a second, and
+``kubeuser --help`` must not pay it. One ``ApiClient`` (one connection pool) per identity,
+built from an explicit kubeconfig dict and context — never the client's global default
+configuration. Requests carry plain JSON dicts; responses come back as dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from kubeuser.csr import issued_certificate, parse_version
+from kubeuser.errors import (
+    ConflictError,
+    ForbiddenError,
+    KubeconfigError,
+    KubeuserError,
+    NotFoundError,
+    SignerTimeoutError,
+    UnauthenticatedError,
+    UnreachableError,
+    UsageError,
+)
+from kubeuser.gateway import SIGNER, Identity, ServerVersion
+
+# kind -> (api group, version, plural, namespaced)
+KINDS: dict[str, tuple[str, str, str, bool]] = {
+    "Namespace": ("", "v1", "namespaces", False),
+    "ConfigMap": ("", "v1", "configmaps", True),
+    "Secret": ("", "v1", "secrets", True),
+    "Role": ("rbac.authorization.k8s.io", "v1", "roles", True),
+    "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
+    "ClusterRole": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
+    "ClusterRoleBinding": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
+    "CertificateSigningRequest": ("certificates.k8s.io", "v1", "certificatesigningrequests", False),
+}
+
+DEFAULT_TIMEOUT = (5.0, 30.0)
+RETRY_DELAYS = (0.2, 0.6, 1.5)
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+
+
+def _path(kind: str, name: str | None = None, namespace: str | None = None) -> str:
+    try:
+        group, version, plural, namespaced = KINDS[kind]
+    except KeyError as exc:  # programming error, not user input
+        raise KubeuserError(f"kubeuser does not handle objects of kind {kind}") from exc
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    if namespaced:
+        if not namespace:
+            raise KubeuserError(f"{kind} {name or ''} needs a namespace")
+        base += f"/namespaces/{namespace}"
+    base += f"/{plural}"
+    return f"{base}/{name}" if name else base
+
+
+def _status_message(body: bytes | str | None) -> tuple[str, str]:
+    """(message, reason) of a Kubernetes Status body, tolerating anything else."""
+    if not body:
+        return "", ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text.strip()[:300], ""
+    if isinstance(doc, dict):
+        return str(doc.get("message") or "").strip(), str(doc.get("reason") or "")
+    return text.strip()[:300], ""
+
+
+class HttpError(Exception):
+    """An HTTP status from the API server (internal; mapped to KubeuserError by :func:`_map_status`)."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def _map_status(exc: HttpError, op: str, server: str, forbidden_hint: str | None = None) -> KubeuserError:
+    msg, _reason = _status_message(exc.body)
+    s = exc.status
+    if s == 401:
+        return UnauthenticatedError(
+            f"{op}: the API server {server} rejected the credentials (401 Unauthorized)",
+            hint="the client certificate is not from the cluster's client CA, has expired, or the token is "
+            "invalid; `kubeuser doctor` checks each cause",
+        )
+    if s == 403:
+        return ForbiddenError(
+            f"{op}: forbidden: {msg}" if msg else f"{op}: forbidden (403)",
+            hint=forbidden_hint or "ask a cluster admin for the permission named above",
+        )
+    if s == 404:
+        return NotFoundError(f"{op}: not found: {msg}" if msg else f"{op}: not found (404)")
+    if s == 409:
+        return ConflictError(f"{op}: conflict: {msg}" if msg else f"{op}: conflict (409)")
+    if s in (400, 422):
+        return UsageError(f"{op}: the API server rejected the request: {msg}")
+    return UnreachableError(
+        f"{op}: the API server answered {s}: {msg}" if msg else f"{op}: the API server answered {s}",
+        hint="the API server is unhealthy or overloaded; retry later",
+    )
+
+
+def _map_transport(exc: BaseException, op: str, server: str) -> KubeuserError:
+    text = str(exc)
+    reason = getattr(exc, "reason", None)
+    inner = str(reason) if reason is not None else text
+    low = inner.lower() + " " + text.lower()
+    if "certificate verify failed" in low or "sslerror" in low or "ssl" in type(reason).__name__.lower():
+        return UnreachableError(
+            f"{op}: TLS handshake with {server} failed: {_short(inner)}",
+            hint="the kubeconfig's certificate-authority does not match the server's certificate "
+            "(or the server name is wrong); `kubeuser doctor` shows the details",
+        )
+    if "name or service not known" in low or "nodename nor servname" in low or "failed to resolve" in low:
+        return UnreachableError(
+            f"{op}: cannot resolve the host of {server}",
+            hint="check the server address in the kubeconfig (kubectl config view --minify)",
+        )
+    if "refused" in low:
+        return UnreachableError(
+            f"{op}: connection to {server} refused",
+            hint="is the API server running, and is the port in the kubeconfig right?",
+        )
+    if "timed out" in low or "timeout" in low:
+        return UnreachableError(
+            f"{op}: {server} did not answer in time",
+            hint="check the network path to the API server, or raise --timeout",
+        )
+    return UnreachableError(f"{op}: cannot reach {server}: {_short(inner)}", hint="check the server address")
+
+
+def _short(text: str, n: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class K8sGateway:
+    """A Gateway over one kubernetes ``ApiClient``."""
+
+    def __init__(
+        self,
+        api: Any,
+        *,
+        server: str,
+        ca_pem: bytes | None,
+        verify: bool = True,
+        tls_server_name: str | None = None,
+        cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        self._api = api
+        self._server = server
+        self._ca_pem = ca_pem
+        self._verify = verify
+        self._tls_server_name = tls_server_name
+        self._cleanup = cleanup
+        self._version: ServerVersion | None = None
+        self.calls = 0
+
+    # construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_config_dict(cls, config: dict[str, Any], context: str, *, ca_pem: bytes | None) -> K8sGateway:
+        """Build from a (minimal) kubeconfig dict; supports every auth the official client does."""
+        configuration = k8s_client.Configuration()
+        try:
+            k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+                config_dict=config,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except k8s_config.ConfigException as exc:
+            raise KubeconfigError(
+                f"cannot use context {context!r}: {_short(str(exc))}",
+                hint="check the context's cluster and user entries (kubectl config view --minify)",
+            ) from None
+        _tune(configuration)
+        api = k8s_client.ApiClient(configuration=configuration)
+        cluster = _entry(config, "clusters", _ctx(config, context).get("cluster", ""))
+        return cls(
+            api,
+            server=configuration.host,
+            ca_pem=ca_pem,
+            verify=bool(configuration.verify_ssl),
+            tls_server_name=cluster.get("tls-server-name"),
+        )
+
+    def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> K8sGateway:
+        """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (kept in a private temp dir)."""
+        tmp = tempfile.mkdtemp(prefix="kubeuser-")
+        os.chmod(tmp, 0o700)
+
+        def write(name: str, data: bytes) -> str:
+            path = os.path.join(tmp, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            return path
+
+        def cleanup() -> None:
+            for n in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, n))
+            os.rmdir(tmp)
+
+        configuration = k8s_client.Configuration()
+        configuration.host = self._server
+        configuration.cert_file = write("client.crt", cert_pem)
+        configuration.key_file = write("client.key", key_pem)
+        if self._ca_pem:
+            configuration.ssl_ca_cert = write("ca.crt", self._ca_pem)
+        configuration.verify_ssl = self._verify
+        if self._tls_server_name:
+            configuration.tls_server_name = self._tls_server_name
+        _tune(configuration)
+        return K8sGateway(
+            k8s_client.ApiClient(configuration=configuration),
+            server=self._server,
+            ca_pem=self._ca_pem,
+            verify=self._verify,
+            tls_server_name=self._tls_server_name,
+            cleanup=cleanup,
+        )
+
+    @property
+    def server(self) -> str:
+        return self._server
+
+    def close(self) -> None:
+        try:
+            self._api.close()
+        finally:
+            if self._cleanup is not None:
+                self._cleanup()
+                self._cleanup = None
+
+    # transport ------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> Any:
+        """One HTTP request → the raw RESTResponse (2xx) or HttpError; transport errors pass through."""
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        m, url, hdrs, data, _ = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        self.calls += 1
+        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
+        return resp
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        op: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        forbidden_hint: str | None = None,
+        allow_404: bool = False,
+    ) -> Any:
+        """JSON request with error mapping, and retries with backoff for idempotent methods."""
+        attempts = len(RETRY_DELAYS) + 1 if method in IDEMPOTENT else 1
+        for attempt in range(attempts):
+            try:
+                resp = self._send(method, path, body=body, query=query)
+                raw = resp.read()
+                if 200 <= resp.status < 300:
+                    return json.loads(raw) if raw else {}
+                err = HttpError(resp.status, raw)
+            except ApiException as exc:  # transport-level failures the client wraps (status 0)
+                if exc.status:
+                    err = HttpError(int(exc.status), (exc.body or "").encode())
+                else:
+                    if attempt + 1 < attempts:
+                        time.sleep(RETRY_DELAYS[attempt])
+                        continue
+                    raise _map_transport(exc, op, self._server) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if attempt + 1 < attempts:
+                    time.sleep(RETRY_DELAYS[attempt])
+                    continue
+                raise _map_transport(exc, op, self._server) from None
+            if err.status == 404 and allow_404:
+                return None
+            if (err.status >= 500 or err.status == 429) and attempt + 1 < attempts:
+                time.sleep(RETRY_DELAYS[attempt])
+                continue
+            raise _map_status(err, op, self._server, forbidden_hint) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # discovery ------------------------------------------------------------------------------
+
+    def version(self) -> ServerVersion:
+        if self._version is None:
+            doc = self.request("GET", "/version", "reading the server version")
+            self._version = parse_version(doc)
+        return self._version
+
+    # CSRs -----------------------------------------------------------------------------------
+
+    def create_csr(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        name = manifest["metadata"]["name"]
+        result: dict[str, Any] = self.request(
+            "POST",
+            _path("CertificateSigningRequest"),
+            f"creating CertificateSigningRequest {name}",
+            body=manifest,
+            forbidden_hint="the admin needs `create` on certificatesigningrequests (certificates.k8s.io)",
+        )
+        return result
+
+    def get_csr(self, name: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self.request(
+            "GET", _path("CertificateSigningRequest", name), f"reading CSR {name}", allow_404=True
+        )
+        return result
+
+    def approve_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]:
+        hint = (
+            "approving needs `update` on certificatesigningrequests/approval and `approve` on "
+            f"signers (certificates.k8s.io) with resourceName {SIGNER}"
+        )
+        for _ in range(5):
+            csr = self.get_csr(name)
+            if csr is None:
+                raise NotFoundError(f"approving CSR {name}: it no longer exists")
+            status = csr.setdefault("status", {})
+            conds = status.setdefault("conditions", []) or []
+            if any(c.get("type") == "Approved" for c in conds):
+                return csr
+            conds.append(
+                {
+                    "type": "Approved",
+                    "status": "True",
+                    "reason": reason,
+                    "message": message,
+                    "lastUpdateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            )
+            status["conditions"] = conds
+            try:
+                result: dict[str, Any] = self.request(
+                    "PUT",
+                    _path("CertificateSigningRequest", name) + "/approval",
+                    f"approving CSR {name}",
+                    body=csr,
+                    forbidden_hint=hint,
+                )
+                return result
+            except ConflictError:
+                continue  # modified meanwhile (e.g. the signer): re-read and retry
+        raise ConflictError(f"approving CSR {name}: it kept changing under us", hint="retry the command")
+
+    def wait_for_certificate(self, name: str, timeout: float) -> bytes:
+        """Wait (with a watch, not polling) until the CSR carries a certificate."""
+        deadline = time.monotonic() + timeout
+        csr = self.get_csr(name)
+        while True:
+            if csr is None:
+                raise NotFoundError(
+                    f"CSR {name} was deleted before a certificate was issued",
+                    hint="someone or something removed it; run the command again",
+                )
+            cert = issued_certificate(csr)
+            if cert is not None:
+                return cert
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SignerTimeoutError(
+                    f"CSR {name} was approved but no certificate was issued within {timeout:g}s: "
+                    f"no active signer for {SIGNER}",
+                    hint="EKS never signs this signer; on self-managed clusters kube-controller-manager "
+                    "needs --cluster-signing-cert-file/--cluster-signing-key-file (or raise --timeout)",
+                )
+            rv = csr.get("metadata", {}).get("resourceVersion", "")
+            csr = self._watch_csr(name, rv, remaining) or self.get_csr(name)
+
+    def _watch_csr(self, name: str, resource_version: str, remaining: float) -> dict[str, Any] | None:
+        """Stream watch events until the CSR changes in a way that matters; None → re-read."""
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("fieldSelector", f"metadata.name={name}"),
+            ("timeoutSeconds", max(1, math.ceil(remaining))),
+        ]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        try:
+            resp = self._send(
+                "GET",
+                _path("CertificateSigningRequest"),
+                query=query,
+                timeout=(DEFAULT_TIMEOUT[0], remaining + 5.0),
+            )
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            time.sleep(min(0.5, max(remaining, 0)))
+            return None
+        if resp.status != 200:
+            resp.read()
+            if resp.status in (401, 403):
+                err = HttpError(resp.status, resp.data or b"")
+                raise _map_status(err, f"watching CSR {name}", self._server)
+            return None
+        raw = resp.response
+        try:
+            for event in _lines(raw):
+                kind = event.get("type")
+                obj = event.get("object") or {}
+                if kind == "DELETED":
+                    raise NotFoundError(f"CSR {name} was deleted before a certificate was issued")
+                if kind == "ERROR":
+                    return None  # e.g. 410 Gone: re-read
+                if kind in ("ADDED", "MODIFIED") and issued_certificate(obj) is not None:
+                    return obj
+        except (urllib3.exceptions.HTTPError, OSError):
+            return None
+        finally:
+            raw.release_conn()
+        return None
+
+    def delete_csr(self, name: str) -> bool:
+        return self.delete_object("CertificateSigningRequest", name)
+
+    def list_csrs(self, label_selector: str) -> list[dict[str, Any]]:
+        return self.list_objects("CertificateSigningRequest", label_selector=label_selector)
+
+    # generic objects ------------------------------------------------------------------------
+
+    def create_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        kind, meta = obj["kind"], obj["metadata"]
+        result: dict[str, Any] = self.request(
+            "POST",
+            _path(kind, None, meta.get("namespace")),
+            f"creating {_label(kind, meta['name'], meta.get('namespace'))}",
+            body=obj,
+            forbidden_hint=_rbac_hint("create", kind, meta.get("namespace")),
+        )
+        return result
+
+    def apply_object(self, obj: dict[str, Any]) -> str:
+        """Create, or replace an existing object of the same name. Returns "created" or "updated"."""
+        kind, meta = obj["kind"], obj["metadata"]
+        ns = meta.get("namespace")
+        try:
+            self.create_object(obj)
+            return "created"
+        except ConflictError:
+            pass
+        current = self.get_object(kind, meta["name"], ns)
+        if current is None:
+            self.create_object(obj)
+            return "created"
+        body = json.loads(json.dumps(obj))
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        op = f"updating {_label(kind, meta['name'], ns)}"
+        if "roleRef" in obj and current.get("roleRef") != obj["roleRef"]:
+            # roleRef is immutable: replace the binding
+            self.delete_object(kind, meta["name"], ns)
+            self.create_object(obj)
+            return "updated"
+        self.request("PUT", _path(kind, meta["name"], ns), op, body=body, forbidden_hint=_rbac_hint("update", kind, ns))
+        return "updated"
+
+    def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self.request(
+            "GET", _path(kind, name, namespace), f"reading {_label(kind, name, namespace)}", allow_404=True
+        )
+        return result
+
+    def list_objects(
+        self, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        group, _v, plural, namespaced = KINDS[kind]
+        path = _path(kind, None, namespace) if namespaced and namespace else _path_all(kind)
+        query = [("labelSelector", label_selector)] if label_selector else []
+        where = f" in {namespace}" if namespace else ""
+        doc = self.request(
+            "GET",
+            path,
+            f"listing {plural}{where}",
+            query=query,
+            forbidden_hint=_rbac_hint("list", kind, namespace),
+        )
+        items: list[dict[str, Any]] = doc.get("items") or []
+        api_version = f"{group}/{_v}" if group else _v
+        for item in items:  # list items come without kind/apiVersion
+            item.setdefault("kind", kind)
+            item.setdefault("apiVersion", api_version)
+        return items
+
+    def delete_object(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        result = self.request(
+            "DELETE",
+            _path(kind, name, namespace),
+            f"deleting {_label(kind, name, namespace)}",
+            allow_404=True,
+            forbidden_hint=_rbac_hint("delete", kind, namespace),
+        )
+        return result is not None
+
+    # reviews --------------------------------------------------------------------------------
+
+    def whoami(self) -> Identity:
+        v = self.version()
+        api = "v1" if v.at_least(1, 28) else ("v1beta1" if v.at_least(1, 27) else None)
+        if api is not None:
+            body = {"apiVersion": f"authentication.k8s.io/{api}", "kind": "SelfSubjectReview"}
+            doc = self.request(
+                "POST",
+                f"/apis/authentication.k8s.io/{api}/selfsubjectreviews",
+                "asking the server who we are (SelfSubjectReview)",
+                body=body,
+                allow_404=True,
+            )
+            if doc is not None:
+                info = doc.get("status", {}).get("userInfo", {})
+                return Identity(
+                    username=info.get("username"),
+                    groups=tuple(info.get("groups") or ()),
+                    method="SelfSubjectReview",
+                )
+        # every version: an SSAR proves the credentials authenticate (401 otherwise)
+        self.can_i("create", "selfsubjectaccessreviews", group="authorization.k8s.io")
+        return Identity(username=None, groups=(), method="SelfSubjectAccessReview")
+
+    def can_i(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        namespace: str | None = None,
+        subresource: str | None = None,
+        name: str | None = None,
+    ) -> bool:
+        attrs: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attrs["namespace"] = namespace
+        if subresource:
+            attrs["subresource"] = subresource
+        if name:
+            attrs["name"] = name
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs},
+        }
+        doc = self.request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            f"checking whether we may {verb} {resource}",
+            body=body,
+        )
+        return bool(doc.get("status", {}).get("allowed"))
+
+    def rules_review(self, namespace: str) -> list[dict[str, Any]]:
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        }
+        doc = self.request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            f"listing what we may do in {namespace}",
+            body=body,
+        )
+        rules: list[dict[str, Any]] = doc.get("status", {}).get("resourceRules") or []
+        return rules
+
+    def subject_can_i(
+        self,
+        user: str,
+        groups: list[str],
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        namespace: str | None = None,
+    ) -> bool:
+        attrs: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attrs["namespace"] = namespace
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": [*groups, "system:authenticated"], "resourceAttributes": attrs},
+        }
+        doc = self.request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            f"checking whether {user} may {verb} {resource}",
+            body=body,
+            forbidden_hint="needs `create` on subjectaccessreviews (authorization.k8s.io)",
+        )
+        return bool(doc.get("status", {}).get("allowed"))
+
+
+# helpers --------------------------------------------------------------------------------------
+
+
+def _tune(configuration: Any) -> None:
+    # connect-level retries only (nothing was sent yet); status/read retries are ours, for idempotent calls
+    configuration.retries = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, backoff_factor=0.1)
+    configuration.connection_pool_maxsize = 16
+
+
+def _ctx(config: dict[str, Any], context: str) -> dict[str, Any]:
+    return _entry(config, "contexts", context)
+
+
+def _entry(config: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+    inner = kind[:-1]
+    for e in config.get(kind) or []:
+        if isinstance(e, dict) and e.get("name") == name:
+            value = e.get(inner) or {}
+            return value if isinstance(value, dict) else {}
+    return {}
+
+
+def _path_all(kind: str) -> str:
+    group, version, plural, _ = KINDS[kind]
+    return f"/api/{version}/{plural}" if not group else f"/apis/{group}/{version}/{plural}"
+
+
+def _label(kind: str, name: str, namespace: str | None) -> str:
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _rbac_hint(verb: str, kind: str, namespace: str | None) -> str:
+    group, _v, plural, _ = KINDS.get(kind, ("", "", kind.lower() + "s", False))
+    where = f" in namespace {namespace}" if namespace else " cluster-wide"
+    g = f" ({group})" if group else ""
+    return f"the admin needs `{verb}` on {plural}{g}{where}"
+
+
+def _lines(resp: Any) -> Iterator[dict[str, Any]]:
+    buf = b""
+    for chunk in resp.stream(4096, decode_content=True):
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+    if buf.strip():
+        yield json.loads(buf)

@@ -1,0 +1,184 @@
+"""The in-cluster record of users kubeuser issued certificates to.
+
+CSR objects are garbage-collected about an hour after approval, so they cannot be the
+record. Each user gets one ConfigMap ``user-<id>`` in the registry namespace (default
+``kubeuser-system``; ``--registry-namespace`` or ``KUBEUSER_REGISTRY_NAMESPACE``). It holds
+the public certificate, validity, bindings made, who issued it and when, status, and the
+history of earlier certificates. It lives in the cluster, so a second admin on another
+machine sees the same users. No private key is ever stored there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from kubeuser import naming
+from kubeuser.errors import ConflictError
+from kubeuser.gateway import Gateway
+
+DEFAULT_NAMESPACE = "kubeuser-system"
+RECORD_KEY = "record.json"
+CERT_KEY = "certificate.pem"
+STATUS_LABEL = "kubeuser.io/status"
+FORMAT_VERSION = 1
+
+
+def namespace_from(value: str | None, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return value or env.get("KUBEUSER_REGISTRY_NAMESPACE") or DEFAULT_NAMESPACE
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_name(user: str) -> str:
+    return f"user-{naming.safe_id(user, 58)}"
+
+
+@dataclass
+class BindingRef:
+    kind: str
+    name: str
+    namespace: str | None = None
+    role_kind: str | None = None
+    role_name: str | None = None
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> BindingRef:
+        meta = obj["metadata"]
+        ref = obj.get("roleRef") or {}
+        return cls(obj["kind"], meta["name"], meta.get("namespace"), ref.get("kind"), ref.get("name"))
+
+
+@dataclass
+class CertRecord:
+    serial: str
+    not_before: str
+    not_after: str
+    issued_at: str
+    issued_by: str
+    csr_name: str
+    requested_seconds: int | None = None
+    replaced_at: str | None = None
+
+
+@dataclass
+class UserRecord:
+    user: str
+    groups: list[str]
+    status: str  # active | revoked  (expired is derived from not_after)
+    cluster: str
+    context: str | None
+    namespace: str
+    certificate: CertRecord
+    bindings: list[BindingRef] = field(default_factory=list)
+    history: list[CertRecord] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+    created_by: str = ""
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    format: int = FORMAT_VERSION
+
+    def effective_status(self, now: datetime | None = None) -> str:
+        if self.status == "revoked":
+            return "revoked"
+        now = now or datetime.now(timezone.utc)
+        return "expired" if parse_time(self.certificate.not_after) <= now else "active"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> UserRecord:
+        return cls(
+            user=d["user"],
+            groups=list(d.get("groups") or []),
+            status=d.get("status", "active"),
+            cluster=d.get("cluster", ""),
+            context=d.get("context"),
+            namespace=d.get("namespace", "default"),
+            certificate=CertRecord(**d["certificate"]),
+            bindings=[BindingRef(**b) for b in d.get("bindings") or []],
+            history=[CertRecord(**h) for h in d.get("history") or []],
+            created_at=d.get("created_at", ""),
+            created_by=d.get("created_by", ""),
+            revoked_at=d.get("revoked_at"),
+            revoked_by=d.get("revoked_by"),
+            format=int(d.get("format", FORMAT_VERSION)),
+        )
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def to_configmap(record: UserRecord, namespace: str, cert_pem: bytes | None) -> dict[str, Any]:
+    labels = naming.managed_labels(record.user)
+    labels[STATUS_LABEL] = record.status
+    data = {RECORD_KEY: json.dumps(record.to_dict(), indent=1, sort_keys=True)}
+    if cert_pem is not None:
+        data[CERT_KEY] = cert_pem.decode("ascii")
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": object_name(record.user),
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": naming.managed_annotations(record.user, record.groups),
+        },
+        "data": data,
+    }
+
+
+def from_configmap(cm: Mapping[str, Any]) -> UserRecord:
+    raw = (cm.get("data") or {}).get(RECORD_KEY) or "{}"
+    return UserRecord.from_dict(json.loads(raw))
+
+
+class Registry:
+    """Reads and writes user records through a gateway."""
+
+    def __init__(self, gateway: Gateway, namespace: str) -> None:
+        self.gw = gateway
+        self.namespace = namespace
+
+    def get(self, user: str) -> tuple[UserRecord, bytes | None] | None:
+        cm = self.gw.get_object("ConfigMap", object_name(user), self.namespace)
+        if cm is None:
+            return None
+        cert = (cm.get("data") or {}).get(CERT_KEY)
+        return from_configmap(cm), cert.encode("ascii") if cert else None
+
+    def list(self) -> list[UserRecord]:
+        cms = self.gw.list_objects("ConfigMap", self.namespace, naming.MANAGED_SELECTOR)
+        records = [from_configmap(cm) for cm in cms if RECORD_KEY in (cm.get("data") or {})]
+        return sorted(records, key=lambda r: r.user)
+
+    def ensure_namespace(self) -> None:
+        if self.gw.get_object("Namespace", self.namespace) is None:
+            with contextlib.suppress(ConflictError):  # created concurrently by another admin
+                self.gw.create_object(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Namespace",
+                        "metadata": {
+                            "name": self.namespace,
+                            "labels": {naming.MANAGED_BY_LABEL: naming.MANAGED_BY},
+                        },
+                    }
+                )
+
+    def put(self, record: UserRecord, cert_pem: bytes | None) -> str:
+        self.ensure_namespace()
+        return self.gw.apply_object(to_configmap(record, self.namespace, cert_pem))
+
+    def delete(self, user: str) -> bool:
+        return self.gw.delete_object("ConfigMap", object_name(user), self.namespace)
