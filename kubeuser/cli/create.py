@@ -1,0 +1,202 @@
+"""``kubeuser create``: parse flags, run the onboarding workflow, render the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    app,
+    check_output,
+)
+
+EPILOG = """Examples:
+
+  kubeuser create user01 --group dev --days 30 --rule get,list,watch:pods -n dev
+
+  kubeuser create ci-bot --ttl 30m --clusterrole view --cluster-wide --out ci.kubeconfig -o json
+
+  kubeuser create alice -g dev -g ops --role deployer -n prod --dry-run
+"""
+
+
+@app.command(epilog=EPILOG)
+def create(
+    name: Annotated[str, typer.Argument(help="User name: the certificate's CN and the RBAC subject.")],
+    group: Annotated[
+        list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Certificate lifetime in days (default 30).", show_default=False)
+    ] = None,
+    ttl: Annotated[
+        str | None,
+        typer.Option(
+            "--ttl", help="Certificate lifetime as a duration: 10m, 2h, 7d (at least 10m).", show_default=False
+        ),
+    ] = None,
+    namespace: NamespaceOpt = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule", help="VERBS:RESOURCES[:APIGROUP] for a Role kubeuser:NAME; repeatable.", show_default=False
+        ),
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="Bind an existing Role in the namespace.", show_default=False)
+    ] = None,
+    clusterrole: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clusterrole",
+            help="Bind a ClusterRole in the namespace (or cluster-wide with --cluster-wide).",
+            show_default=False,
+        ),
+    ] = None,
+    cluster_wide: Annotated[
+        bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")
+    ] = False,
+    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")] = "ecdsa",
+    key_size: Annotated[
+        int | None,
+        typer.Option(
+            "--key-size", help="ECDSA 256|384 (default 256), RSA 2048|3072|4096 (default 2048).", show_default=False
+        ),
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Write a standalone kubeconfig for the user to this file ('-' = stdout) "
+            "instead of merging into yours.",
+            show_default=False,
+        ),
+    ] = None,
+    context_name: Annotated[
+        str | None, typer.Option("--context-name", help="Context name (default NAME@CLUSTER).", show_default=False)
+    ] = None,
+    set_current: Annotated[bool, typer.Option("--set-current", help="Make the new context current.")] = False,
+    allow_system_names: Annotated[
+        bool,
+        typer.Option("--allow-system-names", help="Allow reserved system: user/group names (never system:masters)."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Reissue for an existing user; overwrite --out.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the CSR and RBAC manifests; change nothing.")
+    ] = False,
+    output: OutputOpt = "text",
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
+    ] = 60.0,
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Create a user: key → CSR → approve → certificate → kubeconfig → RBAC → proof."""
+    from kubeuser import durations, render
+    from kubeuser.errors import UsageError
+    from kubeuser.workflows import create as wf
+
+    fmt = check_output(output)
+    if days is not None and ttl is not None:
+        raise UsageError("--days and --ttl are mutually exclusive", hint="give one lifetime")
+    ttl_seconds = durations.parse(ttl) if ttl is not None else durations.from_days(days if days is not None else 30)
+    if out == "-" and fmt != "text":
+        raise UsageError(
+            "--out - and -o json|yaml both want stdout", hint="write the kubeconfig to a file with --out PATH"
+        )
+    opts = wf.CreateOptions(
+        name=name,
+        groups=list(group or []),
+        ttl_seconds=ttl_seconds,
+        namespace=namespace,
+        rules=list(rule or []),
+        roles=list(role or []),
+        cluster_roles=list(clusterrole or []),
+        cluster_wide=cluster_wide,
+        key_type=key_type.lower(),
+        key_size=key_size,
+        out=out,
+        context_name=context_name,
+        set_current=set_current,
+        allow_system_names=allow_system_names,
+        force=force,
+        timeout=timeout,
+        registry_namespace=registry_namespace,
+    )
+    if dry_run:
+        _dry_run(opts, kubeconfig, context, fmt)
+        return
+
+    from kubeuser.connect import open_gateway, resolve
+
+    target = resolve(kubeconfig, context)
+    reporter = render.ConsoleReporter(quiet=fmt != "text")
+    gw = open_gateway(target)
+    try:
+        result = wf.create(opts, target, gw, reporter)
+    finally:
+        gw.close()
+    if fmt != "text":
+        render.out(render.dump(result.to_dict(), fmt))
+        return
+    if result.standalone_yaml is not None:
+        render.out(result.standalone_yaml)
+    _summary(result, to_stderr=result.standalone_yaml is not None)
+
+
+def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str) -> None:
+    from kubeuser import render
+    from kubeuser.connect import resolve
+    from kubeuser.workflows import create as wf
+
+    assert isinstance(opts, wf.CreateOptions)
+    try:
+        default_ns = resolve(kubeconfig, context).namespace
+    except Exception:
+        default_ns = "default"
+    p = wf.plan(opts, default_ns)
+    objs = wf.dry_run_manifests(p)
+    if fmt == "json":
+        render.out(render.dump({"apiVersion": "v1", "kind": "List", "items": objs}, "json"))
+    else:
+        render.out(render.yaml_documents(objs))
+
+
+def _summary(result: object, *, to_stderr: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kubeuser import durations
+    from kubeuser.workflows.create import CreateResult
+
+    assert isinstance(result, CreateResult)
+    c = Console(stderr=to_stderr, highlight=False, soft_wrap=True)
+    info = result.issued.info
+    lt = result.issued.lifetime
+    lines = [
+        f"user        {result.user}" + (f"  groups: {', '.join(result.groups)}" if result.groups else ""),
+        f"certificate serial {info.serial}, valid {info.not_before:%Y-%m-%d %H:%M} → "
+        f"{info.not_after:%Y-%m-%d %H:%M} UTC"
+        f" ({durations.format(lt.granted_seconds)}; asked {durations.format(lt.requested_seconds)}: {lt.verdict})",
+        f"context     {result.context}" + (f"  in {result.kubeconfig}" if result.kubeconfig else ""),
+    ]
+    if result.out and result.out != "-":
+        lines.append(f"kubeconfig  {result.out}")
+    if result.key_file:
+        lines.append(f"key         {result.key_file} (0600)")
+    lines.append(
+        "access      " + ("; ".join(result.access) if result.access else f"none in namespace {result.namespace}")
+    )
+    for ln in lines:
+        c.print(escape(ln))
+    if result.kubeconfig:
+        c.print(escape(f"try it:     kubectl --context {result.context} auth can-i --list -n {result.namespace}"))

@@ -1,0 +1,97 @@
+"""Rendering: progress and diagnostics on stderr (rich), data on stdout (text, json or yaml).
+
+On a terminal, steps show with a spinner and ✓/✗ marks; otherwise (CI logs, pipes) as plain
+lines. ``-o json|yaml`` prints exactly one document on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from kubeuser.errors import KubeuserError
+from kubeuser.progress import Step
+
+OUTPUT_FORMATS = ("text", "json", "yaml")
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ConsoleReporter:
+    """Shows workflow steps as they run. ``quiet`` keeps only warnings (for -o json|yaml)."""
+
+    def __init__(self, console: Console | None = None, *, quiet: bool = False) -> None:
+        self.console = console or stderr_console()
+        self.quiet = quiet
+        self.live = self.console.is_terminal and not quiet
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[Step]:
+        s = Step(title)
+        t0 = time.monotonic()
+        status = self.console.status(title) if self.live else contextlib.nullcontext()
+        try:
+            with status:
+                yield s
+        except BaseException:
+            if not self.quiet:
+                mark = "[red]✗[/red]" if self.live else "[FAIL]"
+                self.console.print(f"{mark} {escape(title)}")
+            raise
+        if self.quiet:
+            return
+        took = time.monotonic() - t0
+        detail = f" — {escape(s.detail)}" if s.detail else ""
+        timing = f" [dim]({took:.2f}s)[/dim]" if self.live else f" ({took:.2f}s)"
+        marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else ("[skip]", "[ok]")
+        mark = marks[0] if s.skipped else marks[1]
+        self.console.print(f"{mark} {escape(title)}{detail}{timing}")
+
+    def warn(self, message: str) -> None:
+        prefix = "[yellow]![/yellow] warning:" if self.live else "warning:"
+        self.console.print(f"{prefix} {escape(message)}")
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            prefix = "[cyan]i[/cyan]" if self.live else "note:"
+            self.console.print(f"{prefix} {escape(message)}")
+
+
+def error(exc: KubeuserError, console: Console | None = None) -> None:
+    console = console or stderr_console()
+    console.print(
+        f"[red]error:[/red] {escape(exc.message)}" if console.is_terminal else f"error: {escape(exc.message)}"
+    )
+    if exc.hint:
+        console.print(f"hint: {escape(exc.hint)}")
+
+
+def dump(data: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    if fmt == "yaml":
+        import yaml
+
+        return str(yaml.safe_dump(data, default_flow_style=False, sort_keys=False))
+    raise ValueError(fmt)
+
+
+def out(text: str) -> None:
+    """Write data to stdout exactly as given."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def yaml_documents(objs: list[dict[str, Any]]) -> str:
+    import yaml
+
+    return "---\n".join(yaml.safe_dump(o, default_flow_style=False, sort_keys=False) for o in objs)

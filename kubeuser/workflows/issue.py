@@ -1,0 +1,140 @@
+"""Issue a client certificate through the CSR API: submit → approve → wait → verify.
+
+Shared by ``create``, ``renew`` and ``run``. On any failure after the CSR exists, the CSR is
+deleted (or the error says it could not be), so nothing half-done is left silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from kubeuser import csr as csrmod
+from kubeuser import durations, naming, pki
+from kubeuser.errors import KubeuserError
+from kubeuser.gateway import Gateway, ServerVersion
+from kubeuser.progress import Reporter
+
+APPROVAL_REASON = "KubeuserApprove"
+# v1.20 backdates notBefore by 5 minutes; allow that plus clock slack when judging the lifetime
+LIFETIME_SLACK = 6 * 60
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    requested_seconds: int
+    granted_seconds: int
+    verdict: str  # honoured | cut | ignored
+    message: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requested_seconds": self.requested_seconds,
+            "granted_seconds": self.granted_seconds,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    csr_name: str
+    cert_pem: bytes
+    key_pem: bytes
+    info: pki.CertInfo
+    lifetime: Lifetime
+    chain_verified: bool
+
+
+def judge_lifetime(requested: int, info: pki.CertInfo, issued_at: datetime, version: ServerVersion | None) -> Lifetime:
+    granted = int((info.not_after - issued_at).total_seconds())
+    until = info.not_after.strftime("%Y-%m-%d %H:%M UTC")
+    vtext = f" ({version.git_version})" if version and version.git_version else ""
+    if granted > requested + LIFETIME_SLACK:
+        why = (
+            "; expirationSeconds needs Kubernetes ≥ 1.22" if version is not None and not version.at_least(1, 22) else ""
+        )
+        return Lifetime(
+            requested,
+            granted,
+            "ignored",
+            f"the cluster{vtext} ignored the requested lifetime of {durations.format(requested)}: the "
+            f"certificate is valid for {durations.format(granted)}, until {until}{why}. Revoking removes "
+            "bindings only; the certificate keeps authenticating until then",
+        )
+    if granted < requested - LIFETIME_SLACK:
+        return Lifetime(
+            requested,
+            granted,
+            "cut",
+            f"the cluster cut the requested lifetime of {durations.format(requested)} to "
+            f"{durations.format(granted)} (until {until}): the signer's --cluster-signing-duration caps it",
+        )
+    return Lifetime(requested, granted, "honoured", None)
+
+
+def issue(
+    gw: Gateway,
+    *,
+    user: str,
+    groups: list[str],
+    ttl_seconds: int,
+    key: pki.PrivateKey,
+    ca_pem: bytes | None,
+    timeout: float,
+    reporter: Reporter,
+    version: ServerVersion | None,
+) -> IssuedCertificate:
+    key_pem = pki.key_to_pem(key)
+    name = naming.csr_name(user)
+    manifest = csrmod.csr_manifest(
+        name,
+        pki.build_csr(key, user, groups),
+        usages=pki.usages_for(key),
+        expiration_seconds=ttl_seconds,
+        labels=naming.managed_labels(user),
+        annotations=naming.managed_annotations(user, groups),
+    )
+    with reporter.step("Submit CertificateSigningRequest") as s:
+        gw.create_csr(manifest)
+        s.detail = name
+    try:
+        with reporter.step("Approve") as s:
+            gw.approve_csr(
+                name,
+                reason=APPROVAL_REASON,
+                message=f"approved by kubeuser for user {user}",
+            )
+            s.detail = f"reason {APPROVAL_REASON}"
+        with reporter.step("Wait for the signed certificate") as s:
+            cert_pem = gw.wait_for_certificate(name, timeout)
+            issued_at = datetime.now(timezone.utc)
+            s.detail = "issued"
+        with reporter.step("Verify the certificate") as s:
+            info = pki.verify_issued(cert_pem, key, common_name=user, groups=groups, ca_pem=ca_pem)
+            lifetime = judge_lifetime(ttl_seconds, info, issued_at, version)
+            s.detail = (
+                f"serial {info.serial}, valid {info.not_before:%Y-%m-%d %H:%M} → "
+                f"{info.not_after:%Y-%m-%d %H:%M} UTC"
+                + ("" if ca_pem else " (chain not checked: the kubeconfig has no CA)")
+            )
+            if lifetime.message:
+                reporter.warn(lifetime.message)
+    except KubeuserError as exc:
+        _delete_csr_after_failure(gw, name, exc)
+        raise
+    except BaseException:  # KeyboardInterrupt etc.: still try not to leave the CSR behind
+        with contextlib.suppress(Exception):
+            gw.delete_csr(name)
+        raise
+    return IssuedCertificate(name, cert_pem, key_pem, info, lifetime, chain_verified=ca_pem is not None)
+
+
+def _delete_csr_after_failure(gw: Gateway, name: str, exc: KubeuserError) -> None:
+    try:
+        gw.delete_csr(name)
+        extra = f"CSR {name} was deleted"
+    except KubeuserError:
+        extra = f"CSR {name} could not be deleted: remove it with `kubectl delete csr {name}`"
+    exc.hint = f"{exc.hint}; {extra}" if exc.hint else extra
