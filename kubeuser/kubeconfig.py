@@ -338,6 +338,25 @@ class ResolvedContext:
         base = origin.parent if origin is not None else None
         return _embed_files(self.user, _USER_FILE_KEYS, base, f"user {self.user_name!r}", origin)
 
+    def client_config(self) -> dict[str, Any]:
+        """A minimal self-contained kubeconfig (this context only, files embedded) for an API client."""
+        ctx: dict[str, Any] = {"cluster": self.cluster_name, "user": self.user_name}
+        if self.namespace:
+            ctx["namespace"] = self.namespace
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": self.cluster_name, "cluster": self.embedded_cluster()}],
+            "users": [{"name": self.user_name, "user": self.embedded_user()}],
+            "contexts": [{"name": self.name, "context": ctx}],
+            "current-context": self.name,
+        }
+
+    def client_certificate_pem(self) -> bytes | None:
+        """The context's client certificate (PEM), or None for token/exec/other users."""
+        data = self.embedded_user().get("client-certificate-data")
+        return _decode_b64(data, f"client-certificate-data of user {self.user_name!r}") if data else None
+
 
 _CLUSTER_FILE_KEYS = {"certificate-authority": "certificate-authority-data"}
 _USER_FILE_KEYS = {"client-certificate": "client-certificate-data", "client-key": "client-key-data"}

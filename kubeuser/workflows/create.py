@@ -17,8 +17,15 @@ from typing import Any
 from kubeuser import kubeconfig, naming, pki, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
-from kubeuser.errors import ConflictError, ForbiddenError, KubeuserError, UnauthenticatedError, UsageError
-from kubeuser.gateway import SIGNER, Gateway, Identity
+from kubeuser.errors import (
+    ConflictError,
+    ForbiddenError,
+    KubeuserError,
+    NotFoundError,
+    UnauthenticatedError,
+    UsageError,
+)
+from kubeuser.gateway import SIGNER, Gateway, Identity, ServerVersion
 from kubeuser.progress import Reporter
 from kubeuser.workflows.issue import IssuedCertificate, issue
 
@@ -164,10 +171,10 @@ class CreateResult:
         }
 
 
-def admin_identity(gw: Gateway, target: Target) -> str:
+def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
     """Who is issuing: the server's word where it has SelfSubjectReview, else the admin cert's CN."""
     try:
-        if gw.version().at_least(1, 27):
+        if version.at_least(1, 27):
             ident = gw.whoami()
             if ident.username:
                 return ident.username
@@ -253,6 +260,12 @@ def create(
         with reporter.step("Check permissions") as s:
             preflight(gw, p, reg.namespace)
             s.detail = "may create and approve CSRs" + (", RBAC" if not p.rbac.empty else "")
+    namespaced = any(o["metadata"].get("namespace") for o in rbac.objects_for(p.user, p.groups, p.rbac))
+    if namespaced and gw.get_object("Namespace", p.rbac.namespace) is None:
+        raise NotFoundError(
+            f"namespace {p.rbac.namespace!r} does not exist",
+            hint=f"create it (kubectl create namespace {p.rbac.namespace}) or pick another with -n",
+        )
     existing = reg.get(p.user)
     if existing is not None and existing[0].status == "active" and not opts.force:
         rec = existing[0]
@@ -262,7 +275,7 @@ def create(
             hint=f"`kubeuser renew {p.user}` for a new certificate, `--force` to reissue, "
             f"`kubeuser revoke {p.user}` to remove",
         )
-    issued_by = admin_identity(gw, target)
+    issued_by = admin_identity(gw, target, version)
 
     # -- the certificate -------------------------------------------------------------------
     with reporter.step("Generate key") as s:
