@@ -29,7 +29,7 @@ EPILOG = """Examples:
 
 @app.command(epilog=EPILOG)
 def create(
-    name: Annotated[str, typer.Argument(help="User name: the certificate's CN and the RBAC subject.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name: the certificate's CN and the RBAC subject.")],
     group: Annotated[
         list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
     ] = None,
@@ -132,6 +132,7 @@ def create(
         timeout=timeout,
         registry_namespace=registry_namespace,
     )
+    wf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
     if dry_run:
         _dry_run(opts, kubeconfig, context, fmt)
         return

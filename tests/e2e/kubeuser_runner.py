@@ -1,0 +1,32 @@
+"""Run the real ``kubeuser`` CLI in a subprocess, as a user would, and keep every output for secret scans."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+OUTPUTS: list[str] = []  # every stdout/stderr of the run, scanned for private keys at the end
+
+
+def kubeuser(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubeuser", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    OUTPUTS.append(f"$ kubeuser {' '.join(args)}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def home_kubeconfig() -> Path:
+    return Path(os.environ["HOME"]) / ".kube" / "config"
