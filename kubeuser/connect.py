@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kubeuser import kubeconfig
@@ -30,3 +32,14 @@ def open_gateway(target: Target) -> Gateway:
 
     config = target.ctx.client_config()
     return k8s.K8sGateway.from_config_dict(config, target.ctx.name, ca_pem=target.ctx.ca_pem())
+
+
+@contextlib.contextmanager
+def connected(kubeconfig_path: str | None, context: str | None) -> Iterator[tuple[Target, Gateway]]:
+    """Resolve the admin's context and open one gateway for the whole command; always closed."""
+    target = resolve(kubeconfig_path, context)
+    gw = open_gateway(target)
+    try:
+        yield target, gw
+    finally:
+        gw.close()

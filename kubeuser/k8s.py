@@ -603,7 +603,10 @@ class K8sGateway:
         group: str = "",
         namespace: str | None = None,
     ) -> bool:
-        attrs: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
+        res, _, sub = resource.partition("/")
+        attrs: dict[str, Any] = {"verb": verb, "resource": res, "group": group}
+        if sub:
+            attrs["subresource"] = sub
         if namespace:
             attrs["namespace"] = namespace
         body = {

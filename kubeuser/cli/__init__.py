@@ -6,17 +6,23 @@ function, so ``kubeuser --help`` and ``--version`` stay fast.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 
-from kubeuser.cli import create as _create  # noqa: F401  (registers the command)
 from kubeuser.cli.app import app
 from kubeuser.errors import ExitCode, KubeuserError
+
+# Each module of this package (but app) registers its command(s) on `app` when imported.
+for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _mod != "app":
+        importlib.import_module(f"{__name__}.{_mod}")
 
 try:  # typer ≥ 0.20 vendors click
     from typer._click.exceptions import ClickException  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
 
 __all__ = ["app", "main"]
 

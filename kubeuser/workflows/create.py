@@ -329,7 +329,18 @@ def create(
             s.skipped = not rbac_objects
 
         with reporter.step("Record in registry") as s:
-            record = _record(p, target, issued, rbac_objects, context_name, issued_by, existing)
+            record = build_record(
+                user=p.user,
+                groups=p.groups,
+                ttl_seconds=p.ttl_seconds,
+                namespace=p.rbac.namespace,
+                cluster=cluster,
+                issued=issued,
+                bindings=[registry.BindingRef.of(o) for o in rbac_objects],
+                context_name=context_name,
+                issued_by=issued_by,
+                existing=existing,
+            )
             reg.put(record, issued.cert_pem)
             registry_written = True
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
@@ -389,6 +400,34 @@ def create(
     )
 
 
+def merge_into_kubeconfig(
+    target: Target,
+    destination: Path,
+    *,
+    user_entry_name: str,
+    context_name: str,
+    namespace: str,
+    cert_pem: bytes,
+    key_pem: bytes,
+    set_current: bool,
+) -> None:
+    """Add or replace the user + context in ``destination`` (locked, atomic), keeping everything else."""
+    cluster = target.ctx.cluster_name
+    user_body = kubeconfig.user_entry(cert_pem, key_pem)
+    ctx_body = kubeconfig.context_entry(cluster, user_entry_name, namespace)
+    cluster_elsewhere = target.loaded.origin.get(("clusters", cluster)) not in (None, destination)
+
+    def mutate(doc: dict[str, Any]) -> None:
+        if not cluster_elsewhere and not kubeconfig.has_entry(doc, "clusters", cluster):
+            kubeconfig.set_entry(doc, "clusters", cluster, target.ctx.embedded_cluster())
+        kubeconfig.set_entry(doc, "users", user_entry_name, user_body)
+        kubeconfig.set_entry(doc, "contexts", context_name, ctx_body)
+        if set_current:
+            doc["current-context"] = context_name
+
+    kubeconfig.update_file(destination, mutate)
+
+
 def _write_kubeconfig(
     opts: CreateOptions,
     target: Target,
@@ -402,19 +441,16 @@ def _write_kubeconfig(
     cluster = target.ctx.cluster_name
     if opts.out is None:
         assert destination is not None
-        user_body = kubeconfig.user_entry(issued.cert_pem, issued.key_pem)
-        ctx_body = kubeconfig.context_entry(cluster, user_entry_name, p.rbac.namespace)
-        cluster_elsewhere = target.loaded.origin.get(("clusters", cluster)) not in (None, destination)
-
-        def mutate(doc: dict[str, Any]) -> None:
-            if not cluster_elsewhere and not kubeconfig.has_entry(doc, "clusters", cluster):
-                kubeconfig.set_entry(doc, "clusters", cluster, target.ctx.embedded_cluster())
-            kubeconfig.set_entry(doc, "users", user_entry_name, user_body)
-            kubeconfig.set_entry(doc, "contexts", context_name, ctx_body)
-            if opts.set_current:
-                doc["current-context"] = context_name
-
-        kubeconfig.update_file(destination, mutate)
+        merge_into_kubeconfig(
+            target,
+            destination,
+            user_entry_name=user_entry_name,
+            context_name=context_name,
+            namespace=p.rbac.namespace,
+            cert_pem=issued.cert_pem,
+            key_pem=issued.key_pem,
+            set_current=opts.set_current,
+        )
         return None, f"context {context_name} in {destination}" + (" (current)" if opts.set_current else "")
     doc = kubeconfig.standalone(
         cluster_name=cluster,
@@ -452,15 +488,20 @@ def _identity_text(identity: Identity, user: str, version: str) -> str:
     )
 
 
-def _record(
-    p: Plan,
-    target: Target,
+def build_record(
+    *,
+    user: str,
+    groups: list[str],
+    ttl_seconds: int,
+    namespace: str,
+    cluster: str,
     issued: IssuedCertificate,
-    objs: list[dict[str, Any]],
+    bindings: list[registry.BindingRef],
     context_name: str,
     issued_by: str,
     existing: tuple[registry.UserRecord, bytes | None] | None,
 ) -> registry.UserRecord:
+    """The registry record for a freshly issued certificate; an existing record's certificate moves to history."""
     info = issued.info.to_dict()
     cert = registry.CertRecord(
         serial=issued.info.serial,
@@ -469,24 +510,27 @@ def _record(
         issued_at=registry.now_iso(),
         issued_by=issued_by,
         csr_name=issued.csr_name,
-        requested_seconds=p.ttl_seconds,
+        requested_seconds=ttl_seconds,
     )
     history: list[registry.CertRecord] = []
+    created_at, created_by = cert.issued_at, issued_by
     if existing is not None:
         old = existing[0]
         old.certificate.replaced_at = cert.issued_at
         history = [*old.history, old.certificate]
+        created_at, created_by = old.created_at or created_at, old.created_by or created_by
     return registry.UserRecord(
-        user=p.user,
-        groups=p.groups,
+        user=user,
+        groups=groups,
         status="active",
-        cluster=target.ctx.cluster_name,
+        cluster=cluster,
         context=context_name,
-        namespace=p.rbac.namespace,
+        namespace=namespace,
         certificate=cert,
-        bindings=[registry.BindingRef.of(o) for o in objs],
+        bindings=bindings,
         history=history,
-        created_by=issued_by,
+        created_at=created_at,
+        created_by=created_by,
     )
 
 

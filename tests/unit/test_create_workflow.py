@@ -12,8 +12,9 @@ import pytest
 import yaml
 from cryptography import x509
 from fake_gateway import FakeGateway
+from workflow_env import run, write_admin_kubeconfig
 
-from kubeuser import connect, naming
+from kubeuser import naming
 from kubeuser.errors import (
     ConflictError,
     ExitCode,
@@ -23,54 +24,6 @@ from kubeuser.errors import (
     UnauthenticatedError,
     UsageError,
 )
-from kubeuser.progress import RecordingReporter
-from kubeuser.workflows import create as wf
-
-
-def write_admin_kubeconfig(path: Path, ca_pem: bytes, extra: bool = True) -> bytes:
-    doc: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "prod",
-                "cluster": {
-                    "server": "https://127.0.0.1:6443",
-                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
-                },
-            }
-        ],
-        "users": [{"name": "admin", "user": {"token": "not-a-real-token"}}],
-        "contexts": [{"name": "admin@prod", "context": {"cluster": "prod", "user": "admin", "namespace": "dev"}}],
-        "current-context": "admin@prod",
-        "preferences": {},
-    }
-    if extra:
-        doc["clusters"].append({"name": "other", "cluster": {"server": "https://10.9.9.9:443"}})
-        doc["users"].append({"name": "bob", "user": {"token": "t"}})
-        doc["contexts"].append({"name": "bob@other", "context": {"cluster": "other", "user": "bob"}})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc))
-    os.chmod(path, 0o600)
-    return path.read_bytes()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBEUSER_HOME", raising=False)
-    gw = FakeGateway()
-    kc = home / ".kube" / "config"
-    before = write_admin_kubeconfig(kc, gw.ca_pem)
-    return {"gw": gw, "kc": kc, "before": before, "home": home}
-
-
-def run(env: dict[str, Any], gw: FakeGateway | None = None, **kw: Any) -> wf.CreateResult:
-    target = connect.resolve(None, None)
-    opts = wf.CreateOptions(**{"name": "user01", **kw})
-    return wf.create(opts, target, gw or env["gw"], RecordingReporter())
 
 
 def test_create_least_privilege_merges_kubeconfig_and_records(env: dict[str, Any]) -> None:

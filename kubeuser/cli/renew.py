@@ -1,0 +1,70 @@
+"""``kubeuser renew``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+
+
+@app.command()
+def renew(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    days: Annotated[int | None, typer.Option("--days", help="New lifetime in days.", show_default=False)] = None,
+    ttl: Annotated[
+        str | None, typer.Option("--ttl", help="New lifetime as a duration (10m, 2h, 7d).", show_default=False)
+    ] = None,
+    reuse_key: Annotated[bool, typer.Option("--reuse-key", help="Keep the current private key.")] = False,
+    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519 (new key).")] = "ecdsa",
+    key_size: Annotated[int | None, typer.Option("--key-size", help="Key size.", show_default=False)] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Write a standalone kubeconfig instead ('-' = stdout).", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = "text",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the signer.")] = 60.0,
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Renew a user's certificate (new key by default); the kubeconfig entry is updated in place."""
+    from kubeuser import durations, render
+    from kubeuser.connect import connected
+    from kubeuser.errors import UsageError
+    from kubeuser.workflows import renew as wf
+
+    fmt = check_output(output)
+    if days is not None and ttl is not None:
+        raise UsageError("--days and --ttl are mutually exclusive", hint="give one lifetime")
+    if reuse_key and (key_size is not None or key_type != "ecdsa"):
+        raise UsageError("--reuse-key keeps the current key", hint="drop --key-type/--key-size")
+    seconds = durations.parse(ttl) if ttl is not None else (durations.from_days(days) if days is not None else None)
+    opts = wf.RenewOptions(
+        name=name,
+        ttl_seconds=seconds,
+        reuse_key=reuse_key,
+        key_type=key_type.lower(),
+        key_size=key_size,
+        out=out,
+        force=force,
+        timeout=timeout,
+        registry_namespace=registry_namespace,
+    )
+    with connected(kubeconfig, context) as (target, gw):
+        res = wf.renew(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
+    if fmt != "text":
+        render.out(render.dump(res.to_dict(), fmt))
+        return
+    d = res.to_dict()
+    text = (
+        f"renewed {res.user}: serial {d['previousSerial']} → {d['serial']}, valid until {d['notAfter']}"
+        f" ({d['lifetime']})\n"
+    )
+    if out == "-":
+        render.stderr_console().print(text.rstrip(), markup=False)
+    else:
+        render.out(text)

@@ -1,0 +1,83 @@
+"""``kubeuser revoke``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    app,
+    check_output,
+)
+
+
+@app.command()
+def revoke(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    purge_local: Annotated[
+        bool, typer.Option("--purge-local", help="Also delete the local key and cert files.")
+    ] = False,
+    all_bindings: Annotated[
+        bool, typer.Option("--all-bindings", help="Also remove the user from bindings kubeuser did not make.")
+    ] = False,
+    namespace: NamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = "text",
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Remove a user's access (bindings, CSRs, kubeconfig entries) and report what access remains.
+
+    Kubernetes cannot revoke a client certificate: it authenticates until it expires, and its groups keep
+    whatever their bindings grant. The report says exactly that.
+    """
+    from kubeuser import render
+    from kubeuser.connect import connected
+    from kubeuser.workflows import revoke as wf
+
+    fmt = check_output(output)
+    opts = wf.RevokeOptions(
+        name=name,
+        purge_local=purge_local,
+        all_bindings=all_bindings,
+        registry_namespace=registry_namespace,
+        namespace=namespace,
+    )
+    with connected(kubeconfig, context) as (target, gw):
+        res = wf.revoke(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
+    if fmt != "text":
+        render.out(render.dump(res.to_dict(), fmt))
+        return
+    lines = [
+        f"revoked {res.user}" + (" (it was already revoked)" if res.already_revoked else ""),
+        "removed: " + ("; ".join(res.deleted + res.deleted_csrs + res.kubeconfig_removed + res.local_removed
+                                 + res.foreign_removed) or "nothing left to remove"),
+        "",
+        "Residual access (Kubernetes cannot revoke a client certificate):",
+    ]  # fmt: skip
+    if res.still_authenticates:
+        lines.append(f"  - the certificate still AUTHENTICATES until {res.not_after}")
+    elif res.not_after:
+        lines.append(f"  - the certificate expired at {res.not_after}: it no longer authenticates")
+    else:
+        lines.append(
+            "  - no certificate on record: any certificate issued for this name authenticates until it expires"
+        )
+    for b in res.residual_bindings:
+        note = "" if b.via != "user" else ("  (names the user; not made by kubeuser: --all-bindings removes it)")
+        lines.append(f"  - still bound: {b.describe()}{note}")
+    if res.still_allowed:
+        lines.append(
+            f"  - still allowed (namespace {res.namespace}): " + ", ".join(p.text() for p in res.still_allowed)
+        )
+    else:
+        lines.append(f"  - of the common checks in namespace {res.namespace}, nothing is allowed any more")
+    render.out("\n".join(lines) + "\n")

@@ -1,0 +1,459 @@
+"""``kubeuser preflight``: may this admin onboard users here, and does the cluster do what kubeuser needs?
+
+Two layers:
+
+* the cheap permission checks (SelfSubjectAccessReviews, all in parallel). ``create`` runs exactly these
+  through :func:`require_onboarding_permissions` before it touches anything, so both commands speak with
+  the same messages;
+* the full preflight (:func:`run`): connection and identity, every permission, a throwaway CSR that
+  proves the signer really issues (always deleted afterwards), whether ``expirationSeconds`` is honoured,
+  and whether the server has SelfSubjectReview.
+
+Every check carries a concrete fix; a missing permission's fix is the exact RBAC rule the admin lacks.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeuser import durations, pki
+from kubeuser.errors import ForbiddenError, KubeuserError
+from kubeuser.gateway import SIGNER, Gateway, Identity, ServerVersion
+from kubeuser.progress import RecordingReporter
+from kubeuser.workflows.issue import IssuedCertificate, issue
+
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+CERTIFICATES_GROUP = "certificates.k8s.io"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+PROBE_TTL = 600
+PROBE_PREFIX = "kubeuser-preflight-"
+DEFAULT_TIMEOUT = 30.0
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One permission kubeuser needs, checked with a SelfSubjectAccessReview."""
+
+    id: str
+    verb: str
+    resource: str
+    group: str = ""
+    namespace: str | None = None
+    subresource: str | None = None
+    name: str | None = None
+    purpose: str = ""
+
+    @property
+    def title(self) -> str:
+        res = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        text = f"may {self.verb} {res}"
+        if self.name:
+            text += f" {self.name}"
+        if self.namespace:
+            text += f" in {self.namespace}"
+        return text
+
+    @property
+    def needs(self) -> str:
+        """What is missing, as ``create`` and ``preflight`` both word it."""
+        res = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        text = f"`{self.verb}` on {res}"
+        if self.group:
+            text += f" ({self.group})"
+        if self.name:
+            text += f" with resourceName {self.name}"
+        if self.namespace:
+            text += f" in namespace {self.namespace}"
+        if self.purpose:
+            text += f" ({self.purpose})"
+        return text
+
+    def rule(self) -> str:
+        """The RBAC rule granting exactly this permission (YAML flow style, ready to paste)."""
+        res = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        parts = [f'apiGroups: ["{self.group}"]', f'resources: ["{res}"]']
+        if self.name:
+            parts.append(f'resourceNames: ["{self.name}"]')
+        parts.append(f'verbs: ["{self.verb}"]')
+        return "{" + ", ".join(parts) + "}"
+
+    def grant(self) -> str:
+        """A kubectl command that creates a role with exactly this rule."""
+        res = self.resource + (f".{self.group}" if self.group else "")
+        if self.subresource:
+            res += f"/{self.subresource}"
+        role = f"kubeuser-{self.id}"
+        extra = f" --resource-name={self.name}" if self.name else ""
+        if self.namespace:
+            return f"kubectl create role {role} -n {self.namespace} --verb={self.verb} --resource={res}{extra}"
+        return f"kubectl create clusterrole {role} --verb={self.verb} --resource={res}{extra}"
+
+    def fix(self) -> str:
+        scope = f"a Role in namespace {self.namespace} (or a ClusterRole)" if self.namespace else "a ClusterRole"
+        return f"grant the rule {self.rule()} through {scope} bound to this identity, e.g. `{self.grant()}`"
+
+    def allowed(self, gw: Gateway) -> bool:
+        return gw.can_i(
+            self.verb,
+            self.resource,
+            group=self.group,
+            namespace=self.namespace,
+            subresource=self.subresource,
+            name=self.name,
+        )
+
+
+def csr_permissions() -> list[Permission]:
+    """Submitting and approving a CSR for the kube-apiserver-client signer."""
+    return [
+        Permission("csr-create", "create", "certificatesigningrequests", CERTIFICATES_GROUP),
+        Permission("csr-approval", "update", "certificatesigningrequests", CERTIFICATES_GROUP, subresource="approval"),
+        Permission("signer-approve", "approve", "signers", CERTIFICATES_GROUP, name=SIGNER),
+    ]
+
+
+def registry_permission(registry_ns: str) -> Permission:
+    return Permission("registry", "create", "configmaps", namespace=registry_ns, purpose="the kubeuser registry")
+
+
+def rbac_permission(kind: str, namespace: str | None) -> Permission:
+    plural = kind.lower() + "s"
+    return Permission(plural, "create", plural, RBAC_GROUP, namespace=namespace)
+
+
+def onboarding_permissions(registry_ns: str, rbac_objects: Sequence[dict[str, Any]]) -> list[Permission]:
+    """What ``create`` needs for this plan: CSRs, approval, the registry, and its RBAC objects."""
+    perms = [*csr_permissions(), registry_permission(registry_ns)]
+    seen: set[tuple[str, str | None]] = set()
+    for obj in rbac_objects:
+        key = (obj["kind"], obj["metadata"].get("namespace"))
+        if key not in seen:
+            seen.add(key)
+            perms.append(rbac_permission(*key))
+    return perms
+
+
+def check_permissions(gw: Gateway, perms: Sequence[Permission]) -> list[bool]:
+    """Ask the server about every permission at once (one SSAR each, in parallel)."""
+    if not perms:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(perms))) as pool:
+        return list(pool.map(lambda p: p.allowed(gw), perms))
+
+
+def missing_error(missing: Sequence[Permission]) -> ForbiddenError:
+    return ForbiddenError(
+        f"this kubeconfig's identity may not onboard users: it lacks {missing[0].needs}",
+        hint="missing: " + "; ".join(p.needs for p in missing) + " (kubeuser preflight lists every check)",
+    )
+
+
+def require_onboarding_permissions(gw: Gateway, registry_ns: str, rbac_objects: Sequence[dict[str, Any]]) -> None:
+    """``create``'s preflight: raise ForbiddenError naming the first missing permission (hint: all of them)."""
+    perms = onboarding_permissions(registry_ns, rbac_objects)
+    missing = [p for p, ok in zip(perms, check_permissions(gw, perms), strict=True) if not ok]
+    if missing:
+        raise missing_error(missing)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class Check:
+    id: str
+    title: str
+    status: str  # pass | fail | warn | skip
+    detail: str = ""
+    fix: str | None = None
+    required: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+            "required": self.required,
+        }
+
+
+@dataclass
+class PreflightReport:
+    context: str
+    server: str
+    namespace: str
+    registry_namespace: str
+    server_version: str | None = None
+    identity: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    probe_csr: str | None = None
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL and c.required]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "PreflightReport",
+            "context": self.context,
+            "server": self.server,
+            "serverVersion": self.server_version,
+            "identity": self.identity,
+            "namespace": self.namespace,
+            "registryNamespace": self.registry_namespace,
+            "ok": self.ok,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass
+class PreflightOptions:
+    namespace: str
+    registry_namespace: str
+    timeout: float = DEFAULT_TIMEOUT
+    context: str = ""
+    ca_pem: bytes | None = None  # the kubeconfig's cluster CA (to verify the probe certificate)
+    cert_cn: str | None = None  # the admin's client certificate CN, if it uses one
+
+
+def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
+    """Every preflight check, in order; never raises KubeuserError (failures become checks)."""
+    report = PreflightReport(
+        context=opts.context,
+        server=gw.server,
+        namespace=opts.namespace,
+        registry_namespace=opts.registry_namespace,
+    )
+    add = report.checks.append
+
+    # 1. connection and identity
+    version: ServerVersion | None = None
+    identity: Identity | None = None
+    try:
+        version = gw.version()
+        identity = gw.whoami()
+    except KubeuserError as exc:
+        add(
+            Check(
+                "connect",
+                "connect and authenticate",
+                FAIL,
+                exc.message,
+                (exc.hint + "; " if exc.hint else "") + "`kubeuser doctor` checks the connection step by step",
+            )
+        )
+        for cid, title in _LATER:
+            add(Check(cid, title, SKIP, "cannot connect to the API server (see connect)"))
+        return report
+    report.server_version = version.git_version
+    who = identity.username or opts.cert_cn
+    report.identity = who
+    how = "server says" if identity.username else ("certificate CN" if opts.cert_cn else "authenticated")
+    add(
+        Check(
+            "connect",
+            "connect and authenticate",
+            PASS,
+            f"{gw.server} ({version.git_version or 'unknown version'}) as "
+            + (f"{who} ({how})" if who else "an authenticated identity"),
+        )
+    )
+
+    # 2. permissions, all at once
+    perms = [
+        *csr_permissions(),
+        rbac_permission("Role", opts.namespace),
+        rbac_permission("RoleBinding", opts.namespace),
+        rbac_permission("ClusterRoleBinding", None),
+        registry_permission(opts.registry_namespace),
+    ]
+    try:
+        results = check_permissions(gw, perms)
+    except KubeuserError as exc:
+        add(Check("permissions", "permission checks (SelfSubjectAccessReview)", FAIL, exc.message, exc.hint))
+        results = None
+    allowed: dict[str, bool] = {}
+    if results is not None:
+        for perm, ok in zip(perms, results, strict=True):
+            allowed[perm.id] = ok
+            if ok:
+                add(Check(perm.id, perm.title, PASS, f"allowed: {perm.needs}"))
+            else:
+                add(Check(perm.id, perm.title, FAIL, f"missing {perm.needs}", perm.fix()))
+    add(_registry_namespace(gw, opts.registry_namespace, allowed.get("registry", False)))
+
+    # 3. the signer, with a throwaway CSR
+    lacking = [p.id for p in csr_permissions() if not allowed.get(p.id, False)]
+    issued: IssuedCertificate | None = None
+    if lacking:
+        reason = f"not tested: this identity may not submit and approve CSRs (see {', '.join(lacking)})"
+        add(Check("signer", "the signer issues certificates", SKIP, reason))
+    else:
+        check, issued, report.probe_csr = _probe_signer(gw, opts, version)
+        add(check)
+
+    # 4. expirationSeconds
+    if issued is None:
+        add(Check("expiration-seconds", "expirationSeconds is honoured", SKIP, "no certificate was issued",
+                  required=False))  # fmt: skip
+    else:
+        add(_lifetime_check(issued, version))
+
+    # 5. SelfSubjectReview
+    add(_self_subject_review(version, identity))
+    return report
+
+
+_LATER = (
+    ("permissions", "permission checks (SelfSubjectAccessReview)"),
+    ("signer", "the signer issues certificates"),
+    ("expiration-seconds", "expirationSeconds is honoured"),
+    ("selfsubjectreview", "SelfSubjectReview is available"),
+)
+
+
+def _registry_namespace(gw: Gateway, namespace: str, may_write: bool) -> Check:
+    title = f"registry namespace {namespace}"
+    try:
+        ns = gw.get_object("Namespace", namespace)
+    except ForbiddenError:
+        return Check(
+            "registry-namespace",
+            title,
+            FAIL,
+            f"may not read namespace {namespace} (kubeuser checks it exists before recording a user)",
+            Permission("namespaces-get", "get", "namespaces").fix(),
+        )
+    except KubeuserError as exc:
+        return Check("registry-namespace", title, FAIL, exc.message, exc.hint)
+    if ns is not None:
+        return Check("registry-namespace", title, PASS, "exists" + ("" if may_write else " (but see registry)"))
+    create_ns = Permission("namespaces-create", "create", "namespaces")
+    try:
+        can_create = create_ns.allowed(gw)
+    except KubeuserError as exc:
+        return Check("registry-namespace", title, FAIL, exc.message, exc.hint)
+    if can_create:
+        return Check("registry-namespace", title, PASS, "does not exist yet; kubeuser creates it on first use")
+    return Check(
+        "registry-namespace",
+        title,
+        FAIL,
+        f"does not exist, and this identity lacks {create_ns.needs} to create it",
+        f"`kubectl create namespace {namespace}`, or {create_ns.fix()}",
+    )
+
+
+def _probe_signer(
+    gw: Gateway, opts: PreflightOptions, version: ServerVersion
+) -> tuple[Check, IssuedCertificate | None, str | None]:
+    title = "the signer issues certificates"
+    user = PROBE_PREFIX + secrets.token_hex(4)
+    recorder = RecordingReporter()
+    t0 = time.monotonic()
+    try:
+        issued = issue(
+            gw,
+            user=user,
+            groups=[],
+            ttl_seconds=PROBE_TTL,
+            key=pki.generate_key("ecdsa"),
+            ca_pem=opts.ca_pem,
+            timeout=opts.timeout,
+            reporter=recorder,
+            version=version,
+        )
+    except KubeuserError as exc:  # issue() already deleted the CSR (or says in the hint it could not)
+        return Check("signer", title, FAIL, f"throwaway CSR for {user}: {exc.message}", exc.hint), None, None
+    took = time.monotonic() - t0
+    try:
+        gw.delete_csr(issued.csr_name)
+        cleanup = "deleted"
+        fix = None
+    except KubeuserError as exc:
+        cleanup = f"could NOT be deleted ({exc.message})"
+        fix = f"remove it: kubectl delete csr {issued.csr_name}"
+    detail = (
+        f"CSR {issued.csr_name} (CN {user}, {durations.format(PROBE_TTL)} asked) was approved and issued in "
+        f"{took:.1f}s by {issued.info.issuer}"
+        + ("" if issued.chain_verified else " (chain not checked: the kubeconfig has no CA)")
+        + f"; {cleanup}"
+    )
+    status = PASS if fix is None else WARN
+    return Check("signer", title, status, detail, fix), issued, issued.csr_name
+
+
+def _lifetime_check(issued: IssuedCertificate, version: ServerVersion) -> Check:
+    lt = issued.lifetime
+    title = "expirationSeconds is honoured"
+    granted = durations.format(lt.granted_seconds)
+    asked = durations.format(lt.requested_seconds)
+    if lt.verdict == "honoured":
+        return Check("expiration-seconds", title, PASS, f"honoured: asked {asked}, got {granted}", required=False)
+    if lt.verdict == "cut":
+        return Check(
+            "expiration-seconds",
+            title,
+            WARN,
+            f"cut: asked {asked}, got {granted} — {lt.message}",
+            "raise kube-controller-manager's --cluster-signing-duration if users need longer certificates",
+            required=False,
+        )
+    upgrade = "" if version.at_least(1, 22) else " (expirationSeconds needs Kubernetes ≥ 1.22)"
+    return Check(
+        "expiration-seconds",
+        title,
+        WARN,
+        f"ignored: asked {asked}, got {granted}{upgrade}. Every certificate kubeuser issues here lives that "
+        "long whatever --days/--ttl says; revoking removes bindings only, the certificate keeps authenticating",
+        "upgrade the cluster to ≥ 1.22, or lower kube-controller-manager's --cluster-signing-duration to the "
+        "longest lifetime you accept",
+        required=False,
+    )
+
+
+def _self_subject_review(version: ServerVersion, identity: Identity) -> Check:
+    title = "SelfSubjectReview is available"
+    if identity.method == "SelfSubjectReview":
+        return Check(
+            "selfsubjectreview",
+            title,
+            PASS,
+            f"{version.git_version}: the server names the user and groups of a new certificate "
+            f"(it sees this admin as {identity.username})",
+            required=False,
+        )
+    if version.at_least(1, 27):
+        return Check(
+            "selfsubjectreview",
+            title,
+            WARN,
+            f"{version.git_version} should have SelfSubjectReview but the call was not served "
+            "(API disabled?); kubeuser falls back to SelfSubjectAccessReview and takes the user name from the "
+            "certificate",
+            "enable authentication.k8s.io SelfSubjectReview (--runtime-config / feature gate APISelfSubjectReview)",
+            required=False,
+        )
+    return Check(
+        "selfsubjectreview",
+        title,
+        WARN,
+        f"{version.git_version} has no SelfSubjectReview (needs ≥ 1.27, GA in 1.28): kubeuser proves a new "
+        "certificate authenticates with a SelfSubjectAccessReview and takes the user name from its CN",
+        None,
+        required=False,
+    )

@@ -1,0 +1,63 @@
+"""``kubeuser list`` and ``kubeuser show``: read the registry, and the user's effective access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from kubeuser import access, registry
+from kubeuser.errors import NotFoundError
+from kubeuser.gateway import Gateway
+
+NEAR_EXPIRY_DAYS = 7
+
+
+def days_left(record: registry.UserRecord, now: datetime | None = None) -> float:
+    now = now or datetime.now(timezone.utc)
+    return (registry.parse_time(record.certificate.not_after) - now).total_seconds() / 86400
+
+
+def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[str, Any]:
+    """The machine-readable list row: the record plus derived status and days left."""
+    d = record.to_dict()
+    d["effectiveStatus"] = record.effective_status(now)
+    d["daysLeft"] = round(days_left(record, now), 2)
+    return d
+
+
+def list_users(gw: Gateway, registry_namespace: str) -> list[registry.UserRecord]:
+    return registry.Registry(gw, registry_namespace).list()
+
+
+@dataclass
+class ShowResult:
+    record: registry.UserRecord
+    certificate_pem: bytes | None
+    bindings: list[access.BindingMatch]
+    permissions: list[access.Permission]
+    namespace: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **summary(self.record),
+            "effectiveAccess": {
+                "namespace": self.namespace,
+                "bindings": [b.to_dict() for b in self.bindings],
+                "canI": [p.to_dict() for p in self.permissions],
+            },
+        }
+
+
+def show(gw: Gateway, registry_namespace: str, user: str, namespace: str | None = None) -> ShowResult:
+    found = registry.Registry(gw, registry_namespace).get(user)
+    if found is None:
+        raise NotFoundError(
+            f"no kubeuser record for user {user!r} in namespace {registry_namespace}",
+            hint="`kubeuser list` shows known users (use --registry-namespace if yours differs)",
+        )
+    record, cert = found
+    ns = namespace or record.namespace
+    bindings = access.bindings_for(gw, record.user, record.groups)
+    perms = access.can_i_summary(gw, record.user, record.groups, ns)
+    return ShowResult(record, cert, bindings, perms, ns)
