@@ -8,8 +8,6 @@ what this run created (CSR, RBAC objects, registry record) or says what is left.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +17,15 @@ from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import (
     ConflictError,
-    ForbiddenError,
     KubeuserError,
     NotFoundError,
     UnauthenticatedError,
     UsageError,
 )
-from kubeuser.gateway import SIGNER, Gateway, Identity, ServerVersion
+from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.progress import Reporter
 from kubeuser.workflows.issue import IssuedCertificate, issue
+from kubeuser.workflows.preflight import require_onboarding_permissions
 
 DEFAULT_TTL = 30 * 86400
 DEFAULT_TIMEOUT = 60.0
@@ -190,37 +188,12 @@ def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
 
 
 def preflight(gw: Gateway, p: Plan, registry_ns: str) -> None:
-    """Cheap permission checks (SelfSubjectAccessReviews, in parallel) before anything is created."""
-    checks: list[tuple[str, Callable[[], bool], str]] = [
-        ("create certificatesigningrequests", lambda: gw.can_i("create", "certificatesigningrequests",
-         group="certificates.k8s.io"), "`create` on certificatesigningrequests (certificates.k8s.io)"),
-        ("update certificatesigningrequests/approval", lambda: gw.can_i("update", "certificatesigningrequests",
-         group="certificates.k8s.io", subresource="approval"),
-         "`update` on certificatesigningrequests/approval (certificates.k8s.io)"),
-        (f"approve signers/{SIGNER}", lambda: gw.can_i("approve", "signers", group="certificates.k8s.io",
-         name=SIGNER), f"`approve` on signers (certificates.k8s.io) with resourceName {SIGNER}"),
-        ("create configmaps (registry)", lambda: gw.can_i("create", "configmaps", namespace=registry_ns),
-         f"`create` on configmaps in namespace {registry_ns} (the kubeuser registry)"),
-    ]  # fmt: skip
-    for kind, ns in {(o["kind"], o["metadata"].get("namespace")) for o in rbac.objects_for(p.user, p.groups, p.rbac)}:
-        plural = kind.lower() + "s"
-        checks.append(
-            (
-                f"create {plural}",
-                lambda plural=plural, ns=ns: gw.can_i(  # type: ignore[misc]
-                    "create", plural, group="rbac.authorization.k8s.io", namespace=ns
-                ),
-                f"`create` on {plural} (rbac.authorization.k8s.io)" + (f" in namespace {ns}" if ns else ""),
-            )
-        )
-    with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
-        results = list(pool.map(lambda c: c[1](), checks))
-    missing = [c[2] for c, ok in zip(checks, results, strict=True) if not ok]
-    if missing:
-        raise ForbiddenError(
-            f"this kubeconfig's identity may not onboard users: it lacks {missing[0]}",
-            hint="missing: " + "; ".join(missing) + " (kubeuser preflight lists every check)",
-        )
+    """Cheap permission checks (SelfSubjectAccessReviews, in parallel) before anything is created.
+
+    One implementation with ``kubeuser preflight`` (same messages): ForbiddenError names the first
+    missing permission, its hint lists all of them.
+    """
+    require_onboarding_permissions(gw, registry_ns, rbac.objects_for(p.user, p.groups, p.rbac))
 
 
 def create(

@@ -341,7 +341,7 @@ def _registry_namespace(gw: Gateway, namespace: str, may_write: bool) -> Check:
     except KubeuserError as exc:
         return Check("registry-namespace", title, FAIL, exc.message, exc.hint)
     if ns is not None:
-        return Check("registry-namespace", title, PASS, "exists" + ("" if may_write else " (but see registry)"))
+        return Check("registry-namespace", title, PASS, "exists")
     create_ns = Permission("namespaces-create", "create", "namespaces")
     try:
         can_create = create_ns.allowed(gw)
