@@ -1,6 +1,6 @@
 """``python -m kubeuser``."""
 
-from kubeuser.cli import main
+from kubeuser.entry import main
 
 if __name__ == "__main__":
     main()

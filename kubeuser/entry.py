@@ -1,0 +1,19 @@
+"""Console-script entry point (``kubeuser``, ``kubectl-user``): as light as possible.
+
+``--version`` is answered without importing typer; everything else goes to :func:`kubeuser.cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        from kubeuser import __version__
+
+        sys.stdout.write(f"kubeuser {__version__}\n")
+        sys.exit(0)
+    from kubeuser.cli import main as cli_main
+
+    cli_main()
