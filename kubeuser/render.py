@@ -44,7 +44,7 @@ class ConsoleReporter:
                 yield s
         except BaseException:
             if not self.quiet:
-                mark = "[red]✗[/red]" if self.live else "[FAIL]"
+                mark = "[red]✗[/red]" if self.live else escape("[FAIL]")
                 self.console.print(f"{mark} {escape(title)}")
             raise
         if self.quiet:
@@ -52,7 +52,7 @@ class ConsoleReporter:
         took = time.monotonic() - t0
         detail = f" — {escape(s.detail)}" if s.detail else ""
         timing = f" [dim]({took:.2f}s)[/dim]" if self.live else f" ({took:.2f}s)"
-        marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else ("[skip]", "[ok]")
+        marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else (escape("[skip]"), escape("[ok]"))
         mark = marks[0] if s.skipped else marks[1]
         self.console.print(f"{mark} {escape(title)}{detail}{timing}")
 
