@@ -236,3 +236,22 @@ def test_no_private_key_in_any_output() -> None:
     assert OUTPUTS, "no kubeuser runs were recorded"
     for text in OUTPUTS:
         assert "PRIVATE KEY" not in text
+
+
+def test_kubectl_plugin(control_plane: Any) -> None:
+    """`kubectl user create …` finds the kubectl-user entry point on PATH (kubectl's plugin mechanism)."""
+    import os
+    import sys
+
+    bindir = Path(sys.executable).parent
+    assert (bindir / "kubectl-user").exists()
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    name = uname("plug")
+    proc = subprocess.run(
+        ["kubectl", "user", "create", name, "-o", "json"], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["user"] == name
+    OUTPUTS.append(proc.stdout + proc.stderr)
+    usage = subprocess.run(["kubectl", "user", "--help"], capture_output=True, text=True, env=env, check=False)
+    assert usage.returncode == 0 and "kubectl user" in usage.stdout
