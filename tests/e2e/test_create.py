@@ -231,13 +231,6 @@ def test_other_key_types(control_plane: Any, key_type: str) -> None:
     assert ("rsaEncryption" in text) if key_type == "rsa" else ("ED25519" in text)
 
 
-def test_no_private_key_in_any_output() -> None:
-    """Runs last in this module: nothing any kubeuser run printed contains private key material."""
-    assert OUTPUTS, "no kubeuser runs were recorded"
-    for text in OUTPUTS:
-        assert "PRIVATE KEY" not in text
-
-
 def test_kubectl_plugin(control_plane: Any) -> None:
     """`kubectl user create …` finds the kubectl-user entry point on PATH (kubectl's plugin mechanism)."""
     import os
@@ -255,3 +248,10 @@ def test_kubectl_plugin(control_plane: Any) -> None:
     OUTPUTS.append(proc.stdout + proc.stderr)
     usage = subprocess.run(["kubectl", "user", "--help"], capture_output=True, text=True, env=env, check=False)
     assert usage.returncode == 0 and "kubectl user" in usage.stdout
+
+
+def test_no_private_key_in_any_output() -> None:
+    """Runs last in this module: nothing any kubeuser run printed contains private key material."""
+    assert OUTPUTS, "no kubeuser runs were recorded"
+    for text in OUTPUTS:
+        assert "PRIVATE KEY" not in text
