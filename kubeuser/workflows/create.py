@@ -52,6 +52,7 @@ class CreateOptions:
     registry_namespace: str | None = None
     key_dir: Path | None = None  # where client.key/client.crt go; None → kubeuser_home()/CLUSTER/USER
     write_key_files: bool = True
+    issued_by: str | None = None  # who issues (default: asked from the server); batch callers ask once
 
 
 @dataclass
@@ -248,7 +249,7 @@ def create(
             hint=f"`kubeuser renew {p.user}` for a new certificate, `--force` to reissue, "
             f"`kubeuser revoke {p.user}` to remove",
         )
-    issued_by = admin_identity(gw, target, version)
+    issued_by = opts.issued_by or admin_identity(gw, target, version)
 
     # -- the certificate -------------------------------------------------------------------
     with reporter.step("Generate key") as s:

@@ -32,6 +32,8 @@ class RenewOptions:
     force: bool = False
     timeout: float = createwf.DEFAULT_TIMEOUT
     registry_namespace: str | None = None
+    write_key_files: bool = True  # client.key/client.crt under kubeuser_home()
+    issued_by: str | None = None  # default: asked from the server
 
 
 @dataclass
@@ -148,15 +150,16 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             issued=issued,
             bindings=record.bindings,
             context_name=context_name,
-            issued_by=createwf.admin_identity(gw, target, version),
+            issued_by=opts.issued_by or createwf.admin_identity(gw, target, version),
             existing=found,
         )
         reg.put(new, issued.cert_pem)
         s.detail = f"history: {len(new.history)} earlier certificate(s)"
 
-    kdir = createwf.key_dir_for(cluster, record.user)
-    pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
-    pki.write_public_file(kdir / "client.crt", issued.cert_pem)
+    if opts.write_key_files:
+        kdir = createwf.key_dir_for(cluster, record.user)
+        pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
+        pki.write_public_file(kdir / "client.crt", issued.cert_pem)
 
     destination: Path | None = None
     with reporter.step("Update kubeconfig") as s:

@@ -31,6 +31,7 @@ class RevokeOptions:
     all_bindings: bool = False
     registry_namespace: str | None = None
     namespace: str | None = None  # for the can-i summary; default: the record's namespace
+    revoked_by: str | None = None  # default: asked from the server
 
 
 @dataclass
@@ -147,7 +148,7 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
         with reporter.step("Mark the record revoked") as s:
             record.status = "revoked"
             record.revoked_at = registry.now_iso()
-            record.revoked_by = createwf.admin_identity(gw, target, gw.version())
+            record.revoked_by = opts.revoked_by or createwf.admin_identity(gw, target, gw.version())
             reg.put(record, found[1] if found else None)
             s.detail = f"{reg.namespace}/{registry.object_name(user)}"
 
