@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from kubeuser import faults
 from kubeuser.errors import KubeuserError
 from kubeuser.progress import Step
 
@@ -48,6 +49,7 @@ class ConsoleReporter:
                 self.console.print(f"{mark} {escape(title)}")
             raise
         if self.quiet:
+            faults.after_step(title)  # test-only fault injection; a no-op unless KUBEUSER_FAULT_AFTER_STEP
             return
         took = time.monotonic() - t0
         detail = f" — {escape(s.detail)}" if s.detail else ""
@@ -55,6 +57,7 @@ class ConsoleReporter:
         marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else (escape("[skip]"), escape("[ok]"))
         mark = marks[0] if s.skipped else marks[1]
         self.console.print(f"{mark} {escape(title)}{detail}{timing}")
+        faults.after_step(title)
 
     def warn(self, message: str) -> None:
         prefix = "[yellow]![/yellow] warning:" if self.live else "warning:"
