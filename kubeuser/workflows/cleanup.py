@@ -1,0 +1,279 @@
+"""``kubeuser cleanup``: find (and with ``--delete`` remove) what interrupted runs left in the cluster.
+
+A run killed at the wrong moment (SIGKILL, OOM, a lost laptop) cannot roll back. Everything
+kubeuser creates carries the label ``app.kubernetes.io/managed-by=kubeuser`` and the annotation
+``kubeuser.io/user``, so the leftovers can be found:
+
+* CertificateSigningRequests that carry no certificate (pending, approved but never issued,
+  denied, failed), or whose user has no active registry record;
+* Roles, RoleBindings and ClusterRoleBindings whose user has no active registry record.
+
+"Active" is the record's stored status (not revoked); an expired user keeps its objects until
+it is renewed or revoked. Objects whose user annotation is missing cannot be attributed and are
+reported too. Nothing else is touched: registry records, kubeconfigs and local files stay as
+they are (``kubeuser revoke`` removes those).
+
+A ``create`` running right now (on another machine) has objects but no record yet: ``--min-age``
+leaves young objects alone, and before deleting, each user's record is read once more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from kubeuser import naming, registry
+from kubeuser.errors import KubeuserError, UsageError
+from kubeuser.gateway import Gateway
+from kubeuser.progress import Reporter
+
+# deletion order: what grants access first, then what it points at, then the requests
+RBAC_KINDS = ("ClusterRoleBinding", "RoleBinding", "Role")
+CSR_KIND = "CertificateSigningRequest"
+
+_AGE = re.compile(r"(\d+)([smhdw]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> int:
+    """``0``, ``90s``, ``10m``, ``1h30m`` → seconds (0 allowed, unlike certificate lifetimes)."""
+    t = text.strip().lower()
+    pos, total = 0, 0
+    for m in _AGE.finditer(t):
+        if m.start() != pos or (m.group(2) == "" and m.end() != len(t)):
+            break
+        total += int(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if not t or pos != len(t):
+        raise UsageError(f"cannot read age {text[:40]!r}", hint="use a duration such as 0, 90s, 10m or 1h")
+    return total
+
+
+@dataclass
+class CleanupOptions:
+    delete: bool = False
+    users: list[str] = field(default_factory=list)  # empty: every user
+    min_age_seconds: int = 0
+    registry_namespace: str | None = None
+
+
+@dataclass
+class Orphan:
+    kind: str
+    name: str
+    namespace: str | None
+    user: str | None
+    reason: str
+    created: str | None = None
+    deleted: bool = False
+    error: str | None = None
+    no_certificate: bool = False  # a CSR that never got (or was refused) a certificate
+
+    def describe(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "user": self.user,
+            "reason": self.reason,
+            "created": self.created,
+            "deleted": self.deleted,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+@dataclass
+class CleanupResult:
+    orphans: list[Orphan]
+    delete: bool
+    registry_namespace: str
+    active_users: int
+    too_young: int = 0
+    kept: list[str] = field(default_factory=list)  # users whose record turned active before deletion
+
+    @property
+    def deleted(self) -> list[Orphan]:
+        return [o for o in self.orphans if o.deleted]
+
+    @property
+    def failed(self) -> list[Orphan]:
+        return [o for o in self.orphans if o.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "registryNamespace": self.registry_namespace,
+            "activeUsers": self.active_users,
+            "delete": self.delete,
+            "orphans": [o.to_dict() for o in self.orphans],
+            "deletedCount": len(self.deleted),
+            "skippedTooYoung": self.too_young,
+            "keptUsers": self.kept,
+        }
+
+
+def _user_of(obj: dict[str, Any]) -> str | None:
+    user = ((obj.get("metadata") or {}).get("annotations") or {}).get(naming.USER_ANNOTATION)
+    return user if isinstance(user, str) and user else None
+
+
+def _age_seconds(obj: dict[str, Any], now: datetime) -> float | None:
+    stamp = (obj.get("metadata") or {}).get("creationTimestamp")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return (now - registry.parse_time(stamp)).total_seconds()
+    except ValueError:
+        return None
+
+
+def record_statuses(gw: Gateway, registry_namespace: str) -> tuple[dict[str, str], list[str]]:
+    """user → stored record status, plus warnings for records that cannot be read.
+
+    An unreadable record counts as active (its user's objects are never called orphans): better to
+    leave something behind than to remove a working user's access.
+    """
+    statuses: dict[str, str] = {}
+    warnings: list[str] = []
+    for cm in gw.list_objects("ConfigMap", registry_namespace, naming.MANAGED_SELECTOR):
+        data = cm.get("data") or {}
+        if registry.RECORD_KEY not in data:
+            continue
+        name = (cm.get("metadata") or {}).get("name", "?")
+        try:
+            rec = registry.from_configmap(cm)
+            statuses[rec.user] = rec.status
+        except (ValueError, KeyError, TypeError, AttributeError):
+            user = _user_of(cm)
+            if user is not None:
+                statuses[user] = "active"
+            warnings.append(
+                f"registry record {registry_namespace}/{name} is unreadable; treating user {user!r} as active"
+                if user
+                else f"registry record {registry_namespace}/{name} is unreadable"
+            )
+    return statuses, warnings
+
+
+def _missing_record(user: str | None, statuses: dict[str, str]) -> str | None:
+    """Why *user*'s objects are orphans, or None if the user has an active record."""
+    if user is None:
+        return f"no {naming.USER_ANNOTATION} annotation: no kubeuser user owns it"
+    status = statuses.get(user)
+    if status == "active":
+        return None
+    if status is None:
+        return f"user {user!r} has no kubeuser record"
+    return f"user {user!r} is {status}"
+
+
+def _csr_problem(csr: dict[str, Any]) -> str | None:
+    status = csr.get("status") or {}
+    conds = status.get("conditions") or []
+    for c in conds:
+        if c.get("type") in ("Denied", "Failed") and c.get("status", "True") == "True":
+            return f"{c['type'].lower()} by the cluster, no certificate"
+    if status.get("certificate"):
+        return None
+    if any(c.get("type") == "Approved" for c in conds):
+        return "approved but no certificate was issued"
+    return "pending: never approved, no certificate"
+
+
+def find_orphans(
+    gw: Gateway,
+    statuses: dict[str, str],
+    *,
+    users: Iterable[str] = (),
+    min_age_seconds: int = 0,
+    now: datetime | None = None,
+) -> tuple[list[Orphan], int]:
+    """(orphans in deletion order, how many candidates were left alone for being younger than min_age)."""
+    now = now or datetime.now(timezone.utc)
+    only = set(users)
+    found: list[Orphan] = []
+    too_young = 0
+
+    def consider(kind: str, obj: dict[str, Any], reason: str | None, no_certificate: bool = False) -> None:
+        nonlocal too_young
+        if reason is None:
+            return
+        meta = obj.get("metadata") or {}
+        user = _user_of(obj)
+        if only and user not in only:
+            return
+        age = _age_seconds(obj, now)
+        if min_age_seconds and age is not None and age < min_age_seconds:
+            too_young += 1
+            return
+        created = meta.get("creationTimestamp")
+        found.append(Orphan(kind, meta.get("name", "?"), meta.get("namespace"), user, reason, created,
+                            no_certificate=no_certificate))  # fmt: skip
+
+    for kind in RBAC_KINDS:
+        for obj in gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR):
+            consider(kind, obj, _missing_record(_user_of(obj), statuses))
+    for csr in gw.list_csrs(naming.MANAGED_SELECTOR):
+        no_record = _missing_record(_user_of(csr), statuses)
+        problem = _csr_problem(csr)
+        reasons = [r for r in (problem, no_record) if r]
+        consider(CSR_KIND, csr, "; ".join(reasons) if reasons else None, no_certificate=problem is not None)
+    return found, too_young
+
+
+def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupResult:
+    reg_ns = registry.namespace_from(opts.registry_namespace)
+    with reporter.step("Read registry") as s:
+        statuses, warnings = record_statuses(gw, reg_ns)
+        active = sum(1 for v in statuses.values() if v == "active")
+        s.detail = f"{reg_ns}: {len(statuses)} record(s), {active} active"
+    for w in warnings:
+        reporter.warn(w)
+    with reporter.step("Find leftovers") as s:
+        orphans, too_young = find_orphans(gw, statuses, users=opts.users, min_age_seconds=opts.min_age_seconds)
+        s.detail = f"{len(orphans)} orphaned object(s)" + (
+            f", {too_young} younger than --min-age left alone" if too_young else ""
+        )
+    res = CleanupResult(orphans, opts.delete, reg_ns, active, too_young)
+    if not opts.delete or not orphans:
+        return res
+
+    first_error: KubeuserError | None = None
+    with reporter.step("Delete leftovers") as s:
+        reg = registry.Registry(gw, reg_ns)
+        active_now: dict[str, bool] = {}
+        for o in orphans:
+            if o.user is not None and not o.no_certificate:
+                # only the missing record makes it an orphan: a create elsewhere may have finished meanwhile
+                if o.user not in active_now:
+                    found = reg.get(o.user)
+                    active_now[o.user] = found is not None and found[0].status == "active"
+                    if active_now[o.user]:
+                        res.kept.append(o.user)
+                if active_now[o.user]:
+                    continue
+            try:
+                if o.kind == CSR_KIND:
+                    gw.delete_csr(o.name)
+                else:
+                    gw.delete_object(o.kind, o.name, o.namespace)
+                o.deleted = True
+            except KubeuserError as exc:
+                o.error = exc.message
+                first_error = first_error or exc
+        s.detail = f"deleted {len(res.deleted)} of {len(orphans)}"
+    if first_error is not None:
+        failed = res.failed
+        raise type(first_error)(
+            f"could not delete {len(failed)} of {len(orphans)} leftover object(s); first: "
+            f"{failed[0].describe()}: {failed[0].error}",
+            hint=(first_error.hint + "; " if first_error.hint else "") + "run `kubeuser cleanup --delete` again",
+            exit_code=first_error.exit_code,
+        )
+    return res
