@@ -1,0 +1,453 @@
+"""``users.yaml``: the declarative user list of ``kubeuser apply`` — schema, loader, and errors with file:line.
+
+The file is read with PyYAML's composer, so every value keeps the line it came from, and every
+problem is reported as ``FILE:LINE: PATH: message`` (``users.yaml:7: users[1].ttl: cannot read
+duration 'abc'``). All users are validated — names, groups, lifetimes, key specs, rules, role
+names, namespaces — before anything talks to a cluster; one :class:`SchemaError` lists every
+problem found. The format is documented in ``docs/users-as-code.md``::
+
+    apiVersion: kubeuser.io/v1alpha1
+    kind: UserList
+    users:
+      - name: alice
+        groups: [dev]
+        ttl: 30d            # or days: 30 (default 30 days)
+        keyType: ecdsa      # ecdsa | rsa | ed25519; keySize optional
+        namespaces:
+          dev: {rules: ["get,list,watch:pods"], roles: [deployer], clusterRoles: [view]}
+        clusterRoles: [view]   # cluster-wide ClusterRoleBindings
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from kubeuser import durations, naming, pki, rbac
+from kubeuser.errors import KubeuserError, UsageError
+
+API_VERSION = "kubeuser.io/v1alpha1"
+KIND = "UserList"
+DEFAULT_TTL = 30 * 86400
+
+TOP_FIELDS = ("apiVersion", "kind", "users")
+USER_FIELDS = ("name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles")
+NAMESPACE_FIELDS = ("rules", "roles", "clusterRoles")
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    path: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SchemaError(UsageError):
+    """The users file cannot be used. ``problems`` holds every problem; the message names the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        problems = sorted(problems, key=lambda p: p.line)
+        first = problems[0]
+        hint = first.hint
+        if len(problems) > 1:
+            more = "\n".join(f"  {p}" for p in problems[1:])
+            hint = (f"{hint}\n" if hint else "") + f"{len(problems) - 1} more problem(s):\n{more}"
+        super().__init__(str(first), hint=hint)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class NamespaceAccess:
+    """What a user may do in one namespace."""
+
+    namespace: str
+    rules: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    cluster_roles: tuple[str, ...] = ()
+
+    def request(self) -> rbac.RbacRequest:
+        return rbac.build_request(self.namespace, self.rules, self.roles, self.cluster_roles)
+
+
+@dataclass
+class UserSpec:
+    """One declared user, validated."""
+
+    name: str
+    groups: list[str] = field(default_factory=list)
+    ttl_seconds: int = DEFAULT_TTL
+    key_type: str = "ecdsa"
+    key_size: int | None = None
+    namespaces: list[NamespaceAccess] = field(default_factory=list)
+    cluster_roles: list[str] = field(default_factory=list)  # bound cluster-wide (ClusterRoleBindings)
+    line: int = 0
+
+    @property
+    def primary_namespace(self) -> str | None:
+        """The first declared namespace: the kubeconfig context's namespace and the registry record's."""
+        return self.namespaces[0].namespace if self.namespaces else None
+
+    def requests(self, default_namespace: str) -> list[rbac.RbacRequest]:
+        """Every RBAC request: one per namespace, then the cluster-wide ClusterRoles."""
+        reqs = [ns.request() for ns in self.namespaces]
+        if self.cluster_roles:
+            ns = self.primary_namespace or default_namespace
+            reqs.append(rbac.build_request(ns, cluster_roles=self.cluster_roles, cluster_wide=True))
+        return reqs
+
+    def rbac_objects(self, default_namespace: str) -> list[dict[str, Any]]:
+        """Every RBAC object this user should have, in creation order."""
+        objs: list[dict[str, Any]] = []
+        for req in self.requests(default_namespace):
+            objs += rbac.objects_for(self.name, self.groups, req)
+        return objs
+
+
+@dataclass
+class UserList:
+    file: str
+    users: list[UserSpec]
+
+    def names(self) -> list[str]:
+        return [u.name for u in self.users]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path) -> UserList:
+    """Read and validate a users file; ``-`` reads stdin. Raises SchemaError (exit 2) or UsageError."""
+    if str(path) == "-":
+        import sys
+
+        return parse(sys.stdin.read(), "<stdin>")
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"users file {path} does not exist", hint="pass the path of a users.yaml with -f") from None
+    except IsADirectoryError:
+        raise UsageError(f"users file {path} is a directory", hint="pass the path of a users.yaml with -f") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read users file {path}: {exc}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, file: str = "users.yaml") -> UserList:
+    """Validate the text of a users file (``file`` names it in messages)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise SchemaError([Problem(file, line, "", f"not valid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise SchemaError([Problem(file, 1, "", f"not valid YAML: {exc}")]) from None
+    v = _Validator(file)
+    users = v.document(root)
+    if v.problems:
+        raise SchemaError(v.problems)
+    return UserList(file, users)
+
+
+class _Invalid(Exception):
+    """A value was reported as a problem; skip what depends on it."""
+
+
+class _Validator:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self._constructor = SafeConstructor()
+
+    # reporting ------------------------------------------------------------------------------
+
+    def report(self, node: Node | None, path: str, message: str, hint: str | None = None) -> _Invalid:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.file, line, path, message, hint))
+        return _Invalid()
+
+    def check(self, node: Node, path: str, fn: Callable[[], T]) -> T:
+        """Run a validator from the rest of kubeuser; its UsageError becomes a located problem."""
+        try:
+            return fn()
+        except KubeuserError as exc:
+            raise self.report(node, path, exc.message, exc.hint) from None
+
+    # node readers ---------------------------------------------------------------------------
+
+    def mapping(self, node: Node, path: str, allowed: tuple[str, ...] | None) -> dict[str, tuple[Node, Node]]:
+        if not isinstance(node, MappingNode):
+            raise self.report(node, path, f"must be a mapping, not {_kind(node)}")
+        out: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.scalar(key_node, path or "(top level)")
+            if not isinstance(key, str):
+                self.report(key_node, path, f"keys must be strings, not {key!r}")
+                continue
+            sub = f"{path}.{key}" if path else key
+            if key in out:
+                self.report(key_node, sub, f"duplicate key {key!r} (also on line {out[key][0].start_mark.line + 1})")
+                continue
+            if allowed is not None and key not in allowed:
+                near = _near(key, allowed)
+                self.report(
+                    key_node,
+                    sub,
+                    f"unknown field {key!r}" + (f" (did you mean {near!r}?)" if near else ""),
+                    hint="fields here: " + ", ".join(allowed),
+                )
+                continue
+            out[key] = (key_node, value_node)
+        return out
+
+    def scalar(self, node: Node, path: str) -> Any:
+        if not isinstance(node, ScalarNode):
+            raise self.report(node, path, f"must be a single value, not {_kind(node)}")
+        return self._constructor.construct_object(node, deep=True)
+
+    def string(self, node: Node, path: str) -> str:
+        value = self.scalar(node, path)
+        if not isinstance(value, str):
+            raise self.report(node, path, f"must be a string, not {_describe(value)}")
+        return value
+
+    def integer(self, node: Node, path: str) -> int:
+        value = self.scalar(node, path)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.report(node, path, f"must be a whole number, not {_describe(value)}")
+        return value
+
+    def strings(self, node: Node, path: str, example: str) -> list[tuple[str, Node, str]]:
+        """A list of strings → [(value, node, path)]; a bad item is reported and skipped."""
+        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+            return []
+        if not isinstance(node, SequenceNode):
+            raise self.report(node, path, f"must be a list, not {_kind(node)}", hint=f"e.g. {example}")
+        items: list[tuple[str, Node, str]] = []
+        for i, item in enumerate(node.value):
+            sub = f"{path}[{i}]"
+            try:
+                items.append((self.string(item, sub), item, sub))
+            except _Invalid:
+                continue
+        return items
+
+    # the schema -----------------------------------------------------------------------------
+
+    def document(self, root: Node | None) -> list[UserSpec]:
+        if root is None:
+            self.report(None, "", "the file is empty", hint=f"start with apiVersion: {API_VERSION}, kind: {KIND}")
+            return []
+        try:
+            top = self.mapping(root, "", TOP_FIELDS)
+        except _Invalid:
+            return []
+        for key, expected in (("apiVersion", API_VERSION), ("kind", KIND)):
+            if key not in top:
+                self.report(root, key, "missing", hint=f"add `{key}: {expected}`")
+                continue
+            try:
+                value = self.string(top[key][1], key)
+            except _Invalid:
+                continue
+            if value != expected:
+                self.report(top[key][1], key, f"must be {expected!r}, not {value!r}")
+        if "users" not in top:
+            self.report(root, "users", "missing", hint="add `users:` with a list of users (`users: []` for none)")
+            return []
+        node = top["users"][1]
+        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+            return []
+        if not isinstance(node, SequenceNode):
+            self.report(node, "users", f"must be a list, not {_kind(node)}", hint="each user is a `- name: ...` item")
+            return []
+        users: list[UserSpec] = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(node.value):
+            path = f"users[{i}]"
+            try:
+                spec = self.user(item, path)
+            except _Invalid:
+                continue
+            if spec.name in seen:
+                self.report(item, f"{path}.name", f"duplicate user {spec.name!r} (also users[{seen[spec.name]}])")
+                continue
+            seen[spec.name] = i
+            users.append(spec)
+        return users
+
+    def user(self, node: Node, path: str) -> UserSpec:
+        fields = self.mapping(node, path, USER_FIELDS)
+        if "name" not in fields:
+            raise self.report(node, f"{path}.name", "missing", hint="every user needs a name (the certificate CN)")
+        name_node = fields["name"][1]
+        name = self.string(name_node, f"{path}.name")
+        ok = True
+        spec = UserSpec(name=name, line=name_node.start_mark.line + 1)
+
+        def field_ok(fn: Callable[[], None]) -> None:
+            nonlocal ok
+            try:
+                fn()
+            except _Invalid:
+                ok = False
+
+        def groups() -> None:
+            if "groups" not in fields:
+                return
+            for g, gnode, gpath in self.strings(fields["groups"][1], f"{path}.groups", "groups: [dev, ops]"):
+                try:
+                    v = self.check(gnode, gpath, functools.partial(naming.validate_identity, "user", [g]))
+                except _Invalid:
+                    continue
+                if v.groups and v.groups[0] not in spec.groups:
+                    spec.groups.append(v.groups[0])
+
+        def lifetime() -> None:
+            if "ttl" in fields and "days" in fields:
+                raise self.report(fields["days"][0], f"{path}.days", "give ttl or days, not both")
+            if "ttl" in fields:
+                tnode = fields["ttl"][1]
+                raw = self.scalar(tnode, f"{path}.ttl")
+                if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+                    raise self.report(tnode, f"{path}.ttl", f"must be a duration such as 30d, not {_describe(raw)}")
+                spec.ttl_seconds = self.check(tnode, f"{path}.ttl", lambda: durations.parse(str(raw)))
+            elif "days" in fields:
+                dnode = fields["days"][1]
+                days = self.integer(dnode, f"{path}.days")
+                spec.ttl_seconds = self.check(dnode, f"{path}.days", lambda: durations.from_days(days))
+
+        def key_spec() -> None:
+            if "keyType" in fields:
+                spec.key_type = self.string(fields["keyType"][1], f"{path}.keyType").lower()
+            if "keySize" in fields:
+                spec.key_size = self.integer(fields["keySize"][1], f"{path}.keySize")
+            where = "keySize" if "keySize" in fields else "keyType"
+            if where in fields:
+                self.check(
+                    fields[where][1], f"{path}.{where}", lambda: pki.validate_key_spec(spec.key_type, spec.key_size)
+                )
+
+        def namespaces() -> None:
+            if "namespaces" not in fields:
+                return
+            nsnode = fields["namespaces"][1]
+            if isinstance(nsnode, ScalarNode) and nsnode.tag.endswith(":null"):
+                return
+            example = 'namespaces: {dev: {rules: ["get,list:pods"]}}'
+            if not isinstance(nsnode, MappingNode):
+                raise self.report(nsnode, f"{path}.namespaces", f"must be a mapping, not {_kind(nsnode)}",
+                                  hint=f"e.g. {example}")  # fmt: skip
+            for ns, (knode, vnode) in self.mapping(nsnode, f"{path}.namespaces", None).items():
+                try:
+                    spec.namespaces.append(self.namespace(ns, knode, vnode, f"{path}.namespaces.{ns}"))
+                except _Invalid:
+                    continue
+
+        def cluster_roles() -> None:
+            if "clusterRoles" not in fields:
+                return
+            for cr, crnode, crpath in self.strings(fields["clusterRoles"][1], f"{path}.clusterRoles",
+                                                   "clusterRoles: [view]"):  # fmt: skip
+                try:
+                    self.check(crnode, crpath, functools.partial(rbac.check_ref_name, "ClusterRole", cr))
+                except _Invalid:
+                    continue
+                if cr not in spec.cluster_roles:
+                    spec.cluster_roles.append(cr)
+
+        def identity() -> None:
+            self.check(name_node, f"{path}.name", functools.partial(naming.validate_identity, name, []))
+
+        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles):
+            field_ok(part)
+        if not ok:
+            raise _Invalid()
+        return spec
+
+    def namespace(self, ns: str, key_node: Node, node: Node, path: str) -> NamespaceAccess:
+        if len(ns) > 63 or not _DNS1123_LABEL.match(ns):
+            raise self.report(
+                key_node, path, f"{ns!r} is not a valid namespace name",
+                hint="namespace names are lowercase letters, digits and '-', at most 63 characters",
+            )  # fmt: skip
+        grants = 'give rules, roles or clusterRoles, e.g. {rules: ["get,list:pods"]}'
+        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+            raise self.report(key_node, path, "grants nothing", hint=grants)
+        fields = self.mapping(node, path, NAMESPACE_FIELDS)
+        found: dict[str, list[str]] = {"rules": [], "roles": [], "clusterRoles": []}
+        bad = False
+        checks: dict[str, Callable[[str], object]] = {
+            "rules": rbac.parse_rule,
+            "roles": lambda r: rbac.check_ref_name("Role", r),
+            "clusterRoles": lambda c: rbac.check_ref_name("ClusterRole", c),
+        }
+        examples = {"rules": 'rules: ["get,list,watch:pods"]', "roles": "roles: [deployer]",
+                    "clusterRoles": "clusterRoles: [view]"}  # fmt: skip
+        for key, fn in checks.items():
+            if key not in fields:
+                continue
+            try:
+                items = self.strings(fields[key][1], f"{path}.{key}", examples[key])
+            except _Invalid:
+                bad = True
+                continue
+            for value, vnode, vpath in items:
+                try:
+                    self.check(vnode, vpath, functools.partial(fn, value))
+                except _Invalid:
+                    bad = True
+                    continue
+                if value not in found[key]:
+                    found[key].append(value)
+        if bad:
+            raise _Invalid()
+        if not any(found.values()):
+            raise self.report(key_node, path, "grants nothing", hint=grants)
+        return NamespaceAccess(ns, tuple(found["rules"]), tuple(found["roles"]), tuple(found["clusterRoles"]))
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+        return "empty"
+    return f"the value {node.value!r}" if isinstance(node, ScalarNode) else "this"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _near(key: str, allowed: tuple[str, ...]) -> str | None:
+    import difflib
+
+    low = {a.lower(): a for a in allowed}
+    if key.lower() in low:
+        return low[key.lower()]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    return close[0] if close else None
