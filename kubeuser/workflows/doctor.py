@@ -69,7 +69,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
 )
 TITLES = dict(CHECKS)
 
-EXPIRY_WARNING_SECONDS = 7 * 86400
+EXPIRY_WARNING_SECONDS = 7 * 86400  # warn when less than this (or a fifth of the lifetime) is left
 OPENSSL_DEFAULT_ORG = "Internet Widgits Pty Ltd"
 _HOSTNAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _UNKNOWN_ISSUER = (2, 7, 18, 19, 20, 21)  # no issuer / bad signature / self-signed / unable to verify leaf
@@ -827,7 +827,7 @@ class _Doctor:
                 "check the clocks: `timedatectl status` here and on the control plane; enable NTP "
                 "(systemd-timesyncd or chrony). If this clock is right, the signer's clock runs ahead",
             )
-        elif (na - self.now).total_seconds() < EXPIRY_WARNING_SECONDS:
+        elif (na - self.now).total_seconds() < min(EXPIRY_WARNING_SECONDS, 0.2 * (na - nb).total_seconds()):
             left = durations.format((na - self.now).total_seconds())
             self.add("cert-validity", WARN, f"expires in {left} ({window})", f"`kubeuser renew {cn}` before then")
         else:
@@ -1088,8 +1088,13 @@ def _name(name: x509.Name) -> str:
 
 
 def _attrs(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+    import warnings
+
     out = []
-    for a in name.get_attributes_for_oid(oid):
+    with warnings.catch_warnings():  # cryptography warns about an empty or over-long CN; we report it ourselves
+        warnings.simplefilter("ignore")
+        attrs = name.get_attributes_for_oid(oid)
+    for a in attrs:
         v = a.value
         out.append(v if isinstance(v, str) else v.decode("utf-8", "replace"))
     return out

@@ -1,0 +1,323 @@
+"""``kubeuser preflight`` and the permission checks ``create`` shares with it, over the fake gateway."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fake_gateway import FakeGateway
+from workflow_env import write_admin_kubeconfig
+
+from kubeuser import rbac
+from kubeuser.errors import ExitCode, ForbiddenError, KubeuserError, UnreachableError
+from kubeuser.gateway import SIGNER
+from kubeuser.workflows import preflight as pf
+
+APPROVE_RULE = (
+    '{apiGroups: ["certificates.k8s.io"], resources: ["signers"], '
+    'resourceNames: ["kubernetes.io/kube-apiserver-client"], verbs: ["approve"]}'
+)
+
+
+def opts(**kw: Any) -> pf.PreflightOptions:
+    base: dict[str, Any] = {"namespace": "dev", "registry_namespace": "kubeuser-system", "timeout": 1.0}
+    return pf.PreflightOptions(**{**base, **kw})
+
+
+def by_id(report: pf.PreflightReport) -> dict[str, pf.Check]:
+    return {c.id: c for c in report.checks}
+
+
+# --------------------------------------------------------------------------- the shared permission checks
+
+
+def test_messages_are_the_ones_create_always_used() -> None:
+    objs = rbac.objects_for("alice", [], rbac.build_request("dev", ["get:pods"]))
+    objs += rbac.objects_for("alice", [], rbac.build_request("dev", [], [], ["view"], True))
+    needs = [p.needs for p in pf.onboarding_permissions("kubeuser-system", objs)]
+    assert needs == [
+        "`create` on certificatesigningrequests (certificates.k8s.io)",
+        "`update` on certificatesigningrequests/approval (certificates.k8s.io)",
+        f"`approve` on signers (certificates.k8s.io) with resourceName {SIGNER}",
+        "`create` on configmaps in namespace kubeuser-system (the kubeuser registry)",
+        "`create` on roles (rbac.authorization.k8s.io) in namespace dev",
+        "`create` on rolebindings (rbac.authorization.k8s.io) in namespace dev",
+        "`create` on clusterrolebindings (rbac.authorization.k8s.io)",
+    ]
+
+
+def test_require_names_the_first_missing_and_hints_all() -> None:
+    gw = FakeGateway(deny={"approve signers", "create configmaps"})
+    with pytest.raises(ForbiddenError) as ei:
+        pf.require_onboarding_permissions(gw, "kubeuser-system", [])
+    err = ei.value
+    assert err.exit_code == ExitCode.FORBIDDEN
+    assert err.message == (
+        "this kubeconfig's identity may not onboard users: it lacks `approve` on signers (certificates.k8s.io) "
+        f"with resourceName {SIGNER}"
+    )
+    assert err.hint == (
+        f"missing: `approve` on signers (certificates.k8s.io) with resourceName {SIGNER}; `create` on configmaps in "
+        "namespace kubeuser-system (the kubeuser registry) (kubeuser preflight lists every check)"
+    )
+    assert gw.calls["create_csr"] == 0
+
+
+def test_require_passes_silently() -> None:
+    pf.require_onboarding_permissions(FakeGateway(), "kubeuser-system", [])
+
+
+def test_permission_checks_run_in_parallel() -> None:
+    gw = FakeGateway()
+    active, peak = 0, 0
+    lock = threading.Lock()
+    orig = gw.can_i
+
+    def slow(*a: Any, **k: Any) -> bool:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.2)
+        with lock:
+            active -= 1
+        return orig(*a, **k)
+
+    gw.can_i = slow  # type: ignore[method-assign]
+    perms = pf.onboarding_permissions("kubeuser-system", [])
+    t0 = time.monotonic()
+    assert pf.check_permissions(gw, perms) == [True] * 4
+    assert time.monotonic() - t0 < 0.6 and peak == 4
+
+
+def test_rule_and_grant_are_exact() -> None:
+    approve = next(p for p in pf.csr_permissions() if p.id == "signer-approve")
+    assert approve.rule() == APPROVE_RULE
+    assert approve.grant() == (
+        "kubectl create clusterrole kubeuser-signer-approve --verb=approve --resource=signers.certificates.k8s.io "
+        f"--resource-name={SIGNER}"
+    )
+    approval = next(p for p in pf.csr_permissions() if p.id == "csr-approval")
+    assert approval.rule() == (
+        '{apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/approval"], verbs: ["update"]}'
+    )
+    assert "--resource=certificatesigningrequests.certificates.k8s.io/approval" in approval.grant()
+    roles = pf.rbac_permission("Role", "dev")
+    assert roles.grant() == (
+        "kubectl create role kubeuser-roles -n dev --verb=create --resource=roles.rbac.authorization.k8s.io"
+    )
+    assert "a Role in namespace dev (or a ClusterRole)" in roles.fix()
+    cm = pf.registry_permission("kubeuser-system")
+    assert cm.rule() == '{apiGroups: [""], resources: ["configmaps"], verbs: ["create"]}'
+    assert cm.grant() == "kubectl create role kubeuser-registry -n kubeuser-system --verb=create --resource=configmaps"
+
+
+# --------------------------------------------------------------------------- the full preflight
+
+
+def test_all_pass_on_a_modern_cluster() -> None:
+    gw = FakeGateway(version=(1, 30))
+    sent: list[dict[str, Any]] = []
+    orig = gw.create_csr
+
+    def spy(manifest: dict[str, Any]) -> dict[str, Any]:
+        sent.append(manifest)
+        return orig(manifest)
+
+    gw.create_csr = spy  # type: ignore[method-assign]
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, context="admin@prod"))
+    checks = by_id(report)
+    assert list(checks) == [
+        "connect",
+        "csr-create",
+        "csr-approval",
+        "signer-approve",
+        "roles",
+        "rolebindings",
+        "clusterrolebindings",
+        "registry",
+        "registry-namespace",
+        "signer",
+        "expiration-seconds",
+        "selfsubjectreview",
+    ]
+    assert all(c.status == "pass" for c in report.checks), [c for c in report.checks if c.status != "pass"]
+    assert report.ok and report.identity == "admin" and report.server_version == "v1.30.0"
+    assert "as admin (server says)" in checks["connect"].detail
+    # the throwaway CSR: fresh ECDSA key, CN kubeuser-preflight-<random>, 600 s, and gone afterwards
+    (manifest,) = sent
+    assert manifest["spec"]["expirationSeconds"] == 600
+    assert manifest["spec"]["usages"] == ["digital signature", "client auth"]
+    assert manifest["metadata"]["annotations"]["kubeuser.io/user"].startswith("kubeuser-preflight-")
+    assert gw.csrs == {} and gw.calls["delete_csr"] == 1
+    assert "deleted" in checks["signer"].detail and "CN=fake-cluster-ca" in checks["signer"].detail
+    assert checks["expiration-seconds"].detail == "honoured: asked 10m, got 10m"
+    assert "admin" in checks["selfsubjectreview"].detail
+    assert report.probe_csr == manifest["metadata"]["name"]
+    assert "registry-namespace" in checks and "creates it on first use" in checks["registry-namespace"].detail
+
+
+def test_v1_20_ignores_expiration_seconds_and_has_no_selfsubjectreview() -> None:
+    gw = FakeGateway(version=(1, 20))
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    checks = by_id(report)
+    exp = checks["expiration-seconds"]
+    assert exp.status == "warn" and exp.detail.startswith("ignored: asked 10m, got 365d")
+    assert "needs Kubernetes ≥ 1.22" in exp.detail and "--cluster-signing-duration" in (exp.fix or "")
+    ssr = checks["selfsubjectreview"]
+    assert ssr.status == "warn" and "v1.20.0 has no SelfSubjectReview" in ssr.detail
+    assert report.ok  # informational: nothing required failed
+    assert not [c for c in report.checks if c.status == "fail"]
+    assert gw.csrs == {}
+
+
+def test_signing_duration_cap_is_reported_as_cut() -> None:
+    gw = FakeGateway(max_duration=60)
+    exp = by_id(pf.run(gw, opts(ca_pem=gw.ca_pem)))["expiration-seconds"]
+    assert exp.status == "warn" and exp.detail.startswith("cut: the cluster cut the requested lifetime of 10m to 59s")
+
+
+def test_missing_approve_names_the_rule_and_skips_the_signer() -> None:
+    gw = FakeGateway(deny={"approve signers"})
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    checks = by_id(report)
+    approve = checks["signer-approve"]
+    assert approve.status == "fail"
+    assert approve.detail == f"missing `approve` on signers (certificates.k8s.io) with resourceName {SIGNER}"
+    assert APPROVE_RULE in (approve.fix or "") and "kubectl create clusterrole" in (approve.fix or "")
+    assert checks["signer"].status == "skip" and "signer-approve" in checks["signer"].detail
+    assert checks["expiration-seconds"].status == "skip"
+    assert not report.ok and [c.id for c in report.failed] == ["signer-approve"]
+    assert gw.calls["create_csr"] == 0  # nothing was submitted
+
+
+def test_missing_rbac_and_registry_permissions() -> None:
+    gw = FakeGateway(deny={"create clusterrolebindings", "create configmaps", "create namespaces"})
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    checks = by_id(report)
+    assert checks["clusterrolebindings"].status == "fail"
+    assert "kubectl create clusterrole kubeuser-clusterrolebindings" in (checks["clusterrolebindings"].fix or "")
+    assert checks["registry"].status == "fail" and "kubeuser-system" in checks["registry"].detail
+    reg_ns = checks["registry-namespace"]
+    assert reg_ns.status == "fail" and "does not exist" in reg_ns.detail
+    assert "kubectl create namespace kubeuser-system" in (reg_ns.fix or "")
+    assert {c.id for c in report.failed} == {"clusterrolebindings", "registry", "registry-namespace"}
+    assert checks["signer"].status == "pass"  # CSRs still work
+
+
+def test_existing_registry_namespace() -> None:
+    gw = FakeGateway(namespaces=("default", "dev", "kubeuser-system"))
+    assert by_id(pf.run(gw, opts()))["registry-namespace"].detail == "exists"
+
+
+def test_no_signer_times_out_and_deletes_the_csr() -> None:
+    gw = FakeGateway(signer=False)
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, timeout=0.1))
+    signer = by_id(report)["signer"]
+    assert signer.status == "fail" and "no certificate was issued within 0.1s" in signer.detail
+    assert "was deleted" in (signer.fix or "")
+    assert gw.csrs == {} and not report.ok
+
+
+def test_csr_that_cannot_be_deleted_is_named() -> None:
+    gw = FakeGateway()
+    gw.fail["delete_csr"] = ForbiddenError("deleting CSR: forbidden")
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    signer = by_id(report)["signer"]
+    assert signer.status == "warn" and "could NOT be deleted" in signer.detail
+    assert signer.fix == f"remove it: kubectl delete csr {report.probe_csr}"
+
+
+def test_certificate_from_another_ca_fails_the_signer_check() -> None:
+    gw = FakeGateway()
+    other = FakeGateway()  # the kubeconfig trusts another CA than the one the signer uses
+    signer = by_id(pf.run(gw, opts(ca_pem=other.ca_pem)))["signer"]
+    assert signer.status == "fail" and "not issued by the cluster CA" in signer.detail
+    assert gw.csrs == {}
+
+
+def test_unreachable_server_skips_the_rest() -> None:
+    gw = FakeGateway()
+    gw.fail["version"] = UnreachableError("reading the server version: connection refused", hint="is it running?")
+    report = pf.run(gw, opts())
+    checks = by_id(report)
+    assert checks["connect"].status == "fail" and "connection refused" in checks["connect"].detail
+    assert "kubeuser doctor" in (checks["connect"].fix or "")
+    assert all(c.status == "skip" for c in report.checks[1:]) and not report.ok
+
+
+def test_report_serialises() -> None:
+    gw = FakeGateway(deny={"approve signers"})
+    doc = pf.run(gw, opts(context="admin@prod")).to_dict()
+    json.dumps(doc)
+    assert doc["kind"] == "PreflightReport" and doc["ok"] is False and doc["registryNamespace"] == "kubeuser-system"
+    assert {"id", "title", "status", "detail", "fix", "required"} == set(doc["checks"][0])
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from kubeuser.cli import main
+
+    with pytest.raises(SystemExit) as ei:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = ei.value.code
+    return int(code) if isinstance(code, int) else 1, out, err
+
+
+@pytest.fixture
+def admin_kc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, FakeGateway]:
+    gw = FakeGateway(version=(1, 20), deny={"approve signers"})
+    kc = tmp_path / "admin.kubeconfig"
+    write_admin_kubeconfig(kc, gw.ca_pem)
+    monkeypatch.setattr("kubeuser.connect.open_gateway", lambda target: gw)
+    monkeypatch.delenv("KUBEUSER_REGISTRY_NAMESPACE", raising=False)
+    return kc, gw
+
+
+def test_cli_names_the_missing_permission_and_exits_12(
+    admin_kc: tuple[Path, FakeGateway], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kc, gw = admin_kc
+    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc))
+    assert code == int(ExitCode.CHECK_FAILED)
+    line = next(ln for ln in out.splitlines() if ln.startswith("✗ signer-approve "))
+    assert f"`approve` on signers (certificates.k8s.io) with resourceName {SIGNER}" in line
+    assert any(APPROVE_RULE in ln for ln in out.splitlines() if ln.strip().startswith("fix:"))
+    assert "namespace dev" in out  # the context's namespace
+    assert "result: NOT ready to onboard users" in out
+    assert "error: 1 required check(s) failed: signer-approve" in err
+    assert gw.closed == 1
+
+
+def test_cli_yaml_with_flags(admin_kc: tuple[Path, FakeGateway], capsys: pytest.CaptureFixture[str]) -> None:
+    kc, gw = admin_kc
+    gw.deny.clear()
+    code, out, err = run_cli(
+        capsys, "preflight", "--kubeconfig", str(kc), "-n", "qa", "--registry-namespace", "reg", "-o", "yaml"
+    )
+    assert code == 0, err
+    doc = yaml.safe_load(out)
+    assert doc["ok"] is True and doc["namespace"] == "qa" and doc["registryNamespace"] == "reg"
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["roles"]["title"] == "may create roles in qa"
+    assert checks["expiration-seconds"]["detail"].startswith("ignored")
+
+
+def test_cli_rejects_a_non_positive_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "preflight", "--timeout", "0")
+    assert code == int(ExitCode.USAGE) and "--timeout must be positive" in err
+
+
+def test_preflight_never_raises_kubeuser_errors() -> None:
+    gw = FakeGateway()
+    gw.fail["can_i"] = KubeuserError("boom")
+    report = pf.run(gw, opts())
+    assert by_id(report)["permissions"].status == "fail" and "boom" in by_id(report)["permissions"].detail
