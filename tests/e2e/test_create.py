@@ -166,13 +166,13 @@ def test_out_stdout(control_plane: Any, tmp_path: Path) -> None:
 
 def test_conflict_then_force(control_plane: Any, namespace: str) -> None:
     name = uname()
-    first = json.loads(ok(kubeuser("create", name, "-n", namespace, "--rule", "get:pods", "-o", "json")).stdout)
+    first = json.loads(ok(kubeuser("create", name, "-n", namespace, "--rule", "get,list:pods", "-o", "json")).stdout)
     before = home_kubeconfig().read_bytes()
-    again = kubeuser("create", name, "-n", namespace, "--rule", "get:pods")
+    again = kubeuser("create", name, "-n", namespace, "--rule", "get,list:pods")
     assert again.returncode == 7 and "already" in again.stderr and "--force" in again.stderr
     assert home_kubeconfig().read_bytes() == before
     second = json.loads(
-        ok(kubeuser("create", name, "-n", namespace, "--rule", "get:pods", "--force", "-o", "json")).stdout
+        ok(kubeuser("create", name, "-n", namespace, "--rule", "get,list:pods", "--force", "-o", "json")).stdout
     )
     assert second["serial"] != first["serial"]
     pem = cert_from_kubeconfig(home_kubeconfig(), second["context"])
@@ -209,7 +209,10 @@ def test_bad_input_exit_codes(control_plane: Any) -> None:
     ]:
         proc = kubeuser(*args)
         assert proc.returncode == code, (args, proc.stderr)
-        assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+        lines = proc.stderr.splitlines()
+        errors = [ln for ln in lines if ln.startswith("error: ")]
+        assert len(errors) == 1 and lines[-1].startswith("hint: "), proc.stderr
+        assert "Traceback" not in proc.stderr
     assert home_kubeconfig().read_bytes() == before
 
 
