@@ -1,0 +1,112 @@
+"""``kubeuser run NAME -- CMD``: an ephemeral user for one command (CI jobs, scripts)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, NamespaceOpt, RegistryNsOpt, app
+
+EPILOG = """Examples:
+
+  kubeuser run ci-smoke --rule get,list:pods -n staging -- kubectl get pods
+
+  kubeuser run deployer --ttl 30m --role deployer -n prod -- ./deploy.sh v1.2.3
+
+  kubeuser run auditor --clusterrole view --cluster-wide -- kubectl get deploy -A
+
+The user exists only while CMD runs: afterwards its bindings, CSRs and registry record are
+revoked and the temporary kubeconfig is deleted (also when CMD fails, or on SIGINT/SIGTERM).
+Put the command after --. The exit code is CMD's.
+"""
+
+
+@app.command(epilog=EPILOG)
+def run(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name for the duration of the command.")],
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="-- CMD [ARGS]...", help="The command to run, after --.", show_default=False),
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
+    ] = None,
+    ttl: Annotated[
+        str, typer.Option("--ttl", help="Certificate lifetime (at least 10m); the user is revoked when CMD ends.")
+    ] = "15m",
+    namespace: NamespaceOpt = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule", help="VERBS:RESOURCES[:APIGROUP] for a Role kubeuser:NAME; repeatable.", show_default=False
+        ),
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="Bind an existing Role in the namespace.", show_default=False)
+    ] = None,
+    clusterrole: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clusterrole",
+            help="Bind a ClusterRole in the namespace (or cluster-wide with --cluster-wide).",
+            show_default=False,
+        ),
+    ] = None,
+    cluster_wide: Annotated[
+        bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")
+    ] = False,
+    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")] = "ecdsa",
+    key_size: Annotated[
+        int | None,
+        typer.Option("--key-size", help="ECDSA 256|384, RSA 2048|3072|4096.", show_default=False),
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
+    ] = 60.0,
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a command as a short-lived user: create it, run CMD with KUBECONFIG set, then revoke it."""
+    from kubeuser import durations, render
+    from kubeuser.errors import UsageError
+    from kubeuser.workflows import create as createwf
+    from kubeuser.workflows import run as wf
+
+    ttl_seconds = durations.parse(ttl)
+    if not command:
+        raise UsageError("no command to run", hint=f"put it after --, e.g. kubeuser run {name} -- kubectl get pods")
+    opts = createwf.CreateOptions(
+        name=name,
+        groups=list(group or []),
+        ttl_seconds=ttl_seconds,
+        namespace=namespace,
+        rules=list(rule or []),
+        roles=list(role or []),
+        cluster_roles=list(clusterrole or []),
+        cluster_wide=cluster_wide,
+        key_type=key_type.lower(),
+        key_size=key_size,
+        timeout=timeout,
+        registry_namespace=registry_namespace,
+        write_key_files=False,
+    )
+    createwf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
+
+    from kubeuser.connect import open_gateway, resolve
+
+    target = resolve(kubeconfig, context)
+    reporter = render.ConsoleReporter()  # stderr: stdout belongs to CMD
+    try:
+        res = wf.run(wf.RunOptions(opts, list(command)), target, lambda: open_gateway(target), reporter)
+    except wf.CommandError as exc:  # CMD could not start (we cleaned up): the shell's 127/126
+        render.error(exc)
+        raise typer.Exit(exc.returncode) from None
+    if res.cleanup_error is not None:
+        if res.exit_code == 0:
+            raise res.cleanup_error
+        render.error(res.cleanup_error)  # CMD's own failure decides the exit code
+    if res.exit_code:
+        raise typer.Exit(res.exit_code)

@@ -1,0 +1,658 @@
+"""``kubeuser apply``: users as code.
+
+A users file (:mod:`kubeuser.usersfile`) declares who should have access. ``apply`` reads the
+registry and kubeuser's RBAC objects once, computes a plan, and makes the cluster match:
+
+* ``create``    — declared but not onboarded (no record, or a revoked one);
+* ``renew``     — the certificate expires within ``--renew-before`` (or has expired);
+* ``reissue``   — the declared groups differ from the certificate's (groups live in the certificate);
+* ``update``    — the certificate is fine but kubeuser's RBAC objects differ from the declaration;
+* ``unchanged`` — nothing to do (no new key, so no kubeconfig file either);
+* ``prune``     — (``--prune``) an active registry record no longer declared: revoked.
+
+Renewed and reissued users also get their RBAC reconciled. Users are processed concurrently
+over ONE gateway (one API client and connection pool); the permission preflight and the
+admin identity are computed once. A failing user does not stop the others: every outcome is
+reported, and the result's exit code is the first failure's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kubeuser import durations, naming, rbac, registry
+from kubeuser.connect import Target
+from kubeuser.errors import ConflictError, ExitCode, KubeuserError, NotFoundError, UsageError
+from kubeuser.gateway import Gateway
+from kubeuser.progress import RecordingReporter, Reporter
+from kubeuser.usersfile import UserList, UserSpec
+from kubeuser.workflows import create as createwf
+from kubeuser.workflows import renew as renewwf
+from kubeuser.workflows import revoke as revokewf
+from kubeuser.workflows.preflight import require_onboarding_permissions
+
+CREATE = "create"
+RENEW = "renew"
+REISSUE = "reissue"
+UPDATE = "update"
+UNCHANGED = "unchanged"
+PRUNE = "prune"
+ACTIONS = (CREATE, RENEW, REISSUE, UPDATE, UNCHANGED, PRUNE)
+ISSUING = (CREATE, RENEW, REISSUE)  # actions that mint a new key and certificate
+
+DEFAULT_RENEW_BEFORE = 7 * 86400
+DEFAULT_PARALLEL = 4
+MAX_PARALLEL = 32
+
+RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
+
+
+@dataclass
+class ApplyOptions:
+    renew_before_seconds: int = DEFAULT_RENEW_BEFORE
+    prune: bool = False
+    out_dir: Path | None = None  # one standalone kubeconfig per created/renewed user; None → merge into yours
+    force_out: bool = False
+    dry_run: bool = False
+    parallel: int = DEFAULT_PARALLEL
+    timeout: float = createwf.DEFAULT_TIMEOUT
+    registry_namespace: str | None = None
+
+    def validate(self) -> None:
+        if not 1 <= self.parallel <= MAX_PARALLEL:
+            raise UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, got {self.parallel}")
+        if self.renew_before_seconds < 0:
+            raise UsageError("--renew-before must not be negative")
+        if self.timeout <= 0:
+            raise UsageError("--timeout must be positive", hint="e.g. --timeout 60")
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class RbacChange:
+    op: str  # create | update | delete
+    obj: dict[str, Any]
+
+    def describe(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-"}[self.op] + " " + rbac.describe(self.obj)
+
+
+@dataclass
+class PlannedUser:
+    user: str
+    action: str
+    reason: str
+    spec: UserSpec | None = None
+    record: registry.UserRecord | None = None
+    rbac_changes: list[RbacChange] = field(default_factory=list)
+
+
+@dataclass
+class ClusterState:
+    """What the plan is computed from: registry records and kubeuser's RBAC objects, by user."""
+
+    records: dict[str, registry.UserRecord]
+    rbac_objects: dict[str, list[dict[str, Any]]]
+
+
+def read_state(gw: Gateway, registry_namespace: str) -> ClusterState:
+    """Four list calls: the registry, and kubeuser-managed Roles, RoleBindings and ClusterRoleBindings."""
+    records = {r.user: r for r in registry.Registry(gw, registry_namespace).list()}
+    objs: dict[str, list[dict[str, Any]]] = {}
+    for kind in RBAC_KINDS:
+        for obj in gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR):
+            user = (obj["metadata"].get("annotations") or {}).get(naming.USER_ANNOTATION)
+            if user:
+                objs.setdefault(user, []).append(obj)
+    return ClusterState(records, objs)
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str | None, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace"), meta["name"]
+
+
+def _essence(obj: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an RBAC object that grant access (ignoring server-added metadata and empty fields)."""
+    if obj["kind"] == "Role":
+        return {"rules": [{k: v for k, v in r.items() if v} for r in obj.get("rules") or []]}
+    ref = obj.get("roleRef") or {}
+    return {
+        "roleRef": {k: ref.get(k) for k in ("apiGroup", "kind", "name")},
+        "subjects": [
+            {k: s.get(k) for k in ("kind", "apiGroup", "name", "namespace") if s.get(k)}
+            for s in obj.get("subjects") or []
+        ],
+    }
+
+
+def rbac_diff(desired: Sequence[dict[str, Any]], actual: Sequence[dict[str, Any]]) -> list[RbacChange]:
+    """What to create, update and delete so that ``actual`` (kubeuser's objects of a user) matches."""
+    have = {_key(o): o for o in actual}
+    want = {_key(o) for o in desired}
+    changes: list[RbacChange] = []
+    for obj in desired:
+        cur = have.get(_key(obj))
+        if cur is None:
+            changes.append(RbacChange("create", obj))
+        elif _essence(cur) != _essence(obj):
+            changes.append(RbacChange("update", obj))
+    changes += [RbacChange("delete", o) for k, o in have.items() if k not in want]
+    return changes
+
+
+def compute_plan(
+    users: UserList,
+    state: ClusterState,
+    *,
+    default_namespace: str,
+    renew_before_seconds: int = DEFAULT_RENEW_BEFORE,
+    prune: bool = False,
+    now: datetime | None = None,
+) -> list[PlannedUser]:
+    """One entry per declared user (in file order), then the users to prune (by name). Pure: no I/O."""
+    now = now or datetime.now(timezone.utc)
+    plan: list[PlannedUser] = []
+    for spec in users.users:
+        rec = state.records.get(spec.name)
+        desired = spec.rbac_objects(default_namespace)
+        if rec is None:
+            plan.append(PlannedUser(spec.name, CREATE, "not onboarded yet", spec))
+            continue
+        if rec.status == "revoked":
+            plan.append(PlannedUser(spec.name, CREATE, f"revoked at {rec.revoked_at}: onboarding again", spec, rec))
+            continue
+        changes = rbac_diff(desired, state.rbac_objects.get(spec.name, []))
+        if sorted(rec.groups) != sorted(spec.groups):
+            reason = f"groups {_fmt_groups(rec.groups)} → {_fmt_groups(spec.groups)}: groups live in the certificate"
+            plan.append(PlannedUser(spec.name, REISSUE, reason, spec, rec, changes))
+            continue
+        left = (registry.parse_time(rec.certificate.not_after) - now).total_seconds()
+        window = renew_window(renew_before_seconds, spec.ttl_seconds)
+        if left <= window:
+            reason = (
+                f"expired at {rec.certificate.not_after}"
+                if left <= 0
+                else f"expires in {durations.format(left)} (renews within {durations.format(window)} of expiry)"
+            )
+            plan.append(PlannedUser(spec.name, RENEW, reason, spec, rec, changes))
+        elif changes:
+            plan.append(PlannedUser(spec.name, UPDATE, "RBAC differs from the file", spec, rec, changes))
+        else:
+            reason = f"valid until {rec.certificate.not_after} ({durations.format(left)} left)"
+            plan.append(PlannedUser(spec.name, UNCHANGED, reason, spec, rec))
+    if prune:
+        declared = set(users.names())
+        for user in sorted(state.records):
+            rec = state.records[user]
+            if rec.status == "active" and user not in declared:
+                plan.append(PlannedUser(user, PRUNE, f"not declared in {users.file}", None, rec))
+    return plan
+
+
+def renew_window(renew_before_seconds: int, ttl_seconds: int) -> int:
+    """How close to expiry a certificate is renewed: ``--renew-before``, but at most half the user's ttl.
+
+    Without the cap, a user whose ttl is not longer than ``--renew-before`` would get a new certificate
+    on every apply.
+    """
+    return min(renew_before_seconds, ttl_seconds // 2)
+
+
+def _fmt_groups(groups: Sequence[str]) -> str:
+    return "[" + ", ".join(groups) + "]"
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@dataclass
+class UserOutcome:
+    user: str
+    action: str
+    reason: str
+    done: bool = False  # False in --dry-run, and when the user failed
+    serial: str | None = None
+    not_after: str | None = None
+    kubeconfig: str | None = None  # the file holding the user's new credentials
+    context: str | None = None
+    note: str | None = None
+    rbac: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    hint: str | None = None
+    exit_code: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def fail(self, exc: KubeuserError) -> None:
+        self.error, self.hint, self.exit_code = exc.message, exc.hint, int(exc.exit_code)
+        self.done = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "action": self.action,
+            "reason": self.reason,
+            "status": "failed" if self.failed else ("done" if self.done else "planned"),
+            "serial": self.serial,
+            "notAfter": self.not_after,
+            "kubeconfig": self.kubeconfig,
+            "context": self.context,
+            "note": self.note,
+            "rbac": self.rbac,
+            "warnings": self.warnings,
+            "error": None if self.error is None else {"message": self.error, "hint": self.hint,
+                                                      "exitCode": self.exit_code},
+            "seconds": round(self.seconds, 2),
+        }  # fmt: skip
+
+
+@dataclass
+class ApplyResult:
+    file: str
+    dry_run: bool
+    registry_namespace: str
+    out_dir: str | None
+    parallel: int
+    outcomes: list[UserOutcome]
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the exit code of the first failed user (in plan order)."""
+        for o in self.outcomes:
+            if o.failed:
+                return o.exit_code or int(ExitCode.ERROR)
+        return 0
+
+    def counts(self) -> dict[str, int]:
+        c = {a: 0 for a in ACTIONS}
+        for o in self.outcomes:
+            c[o.action] += 1
+        c["failed"] = sum(1 for o in self.outcomes if o.failed)
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "ApplyResult",
+            "file": self.file,
+            "dryRun": self.dry_run,
+            "registryNamespace": self.registry_namespace,
+            "outDir": self.out_dir,
+            "parallel": self.parallel,
+            "summary": self.counts(),
+            "users": [o.to_dict() for o in self.outcomes],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def out_file(out_dir: Path, user: str) -> Path:
+    """``DIR/<user>.kubeconfig`` (a safe file name for any user name)."""
+    return out_dir / f"{naming.safe_id(user)}.kubeconfig"
+
+
+# --------------------------------------------------------------------------- apply
+
+
+OnDone = Callable[[UserOutcome], None]
+
+
+def apply(
+    users: UserList,
+    opts: ApplyOptions,
+    target: Target,
+    gw: Gateway,
+    reporter: Reporter,
+    *,
+    on_done: OnDone | None = None,
+) -> ApplyResult:
+    opts.validate()
+    t0 = time.monotonic()
+    reg_ns = registry.namespace_from(opts.registry_namespace)
+    default_ns = target.namespace
+    with reporter.step("Read registry and kubeuser's RBAC objects") as s:
+        version = gw.version()
+        state = read_state(gw, reg_ns)
+        plan = compute_plan(
+            users,
+            state,
+            default_namespace=default_ns,
+            renew_before_seconds=opts.renew_before_seconds,
+            prune=opts.prune,
+        )
+        s.detail = f"{len(state.records)} record(s) in {reg_ns}; plan: " + _plan_text(plan)
+    result = ApplyResult(
+        file=users.file,
+        dry_run=opts.dry_run,
+        registry_namespace=reg_ns,
+        out_dir=str(opts.out_dir) if opts.out_dir else None,
+        parallel=opts.parallel,
+        outcomes=[],
+    )
+    outcomes = [_planned(item) for item in plan]
+    result.outcomes = outcomes
+    issuing = [i for i in plan if i.action in ISSUING]
+    if opts.out_dir is not None:
+        existing = [out_file(opts.out_dir, i.user) for i in issuing if out_file(opts.out_dir, i.user).exists()]
+        if existing and not opts.force_out:
+            names = ", ".join(p.name for p in existing[:5]) + (" …" if len(existing) > 5 else "")
+            if opts.dry_run:
+                reporter.warn(f"{len(existing)} kubeconfig file(s) already exist in {opts.out_dir}: {names}")
+            else:
+                raise ConflictError(
+                    f"{len(existing)} kubeconfig file(s) already exist in {opts.out_dir}: {names}",
+                    hint="--force-out replaces them, or choose another --out-dir; nothing was changed",
+                )
+    if opts.dry_run:
+        for o, item in zip(outcomes, plan, strict=True):
+            if opts.out_dir is not None and item.action in ISSUING:
+                o.kubeconfig = str(out_file(opts.out_dir, item.user))
+        result.seconds = time.monotonic() - t0
+        return result
+
+    work = [i for i in plan if i.action != UNCHANGED]
+    for o, item in zip(outcomes, plan, strict=True):
+        if item.action == UNCHANGED:
+            o.done = True
+            o.note = "no new key, so no kubeconfig file" if opts.out_dir else "no new key"
+    if not work:
+        result.seconds = time.monotonic() - t0
+        return result
+
+    onboarding = [i for i in work if i.action != PRUNE]
+    if onboarding:
+        objs = [o for i in onboarding if i.spec is not None for o in i.spec.rbac_objects(default_ns)]
+        with reporter.step("Check permissions") as s:
+            require_onboarding_permissions(gw, reg_ns, objs)
+            s.detail = f"may create and approve CSRs and grant what {len(onboarding)} user(s) need"
+        missing = _missing_namespaces(gw, onboarding, reporter)
+        onboarding_ids = {id(i) for i in onboarding}
+        for o, item in zip(outcomes, plan, strict=True):
+            spec = item.spec
+            if spec is None or id(item) not in onboarding_ids:
+                continue
+            gone = [n.namespace for n in spec.namespaces if n.namespace in missing]
+            if gone:
+                o.fail(
+                    NotFoundError(
+                        f"namespace {gone[0]!r} does not exist",
+                        hint=f"create it (kubectl create namespace {gone[0]}) or change {users.file}; "
+                        f"{item.user} was left as it was",
+                    )
+                )
+    if opts.out_dir is not None and issuing:
+        _ensure_out_dir(opts.out_dir, reporter)
+
+    ctx = _Context(opts, target, gw, reg_ns, default_ns, createwf.admin_identity(gw, target, version))
+    todo = [(o, item) for o, item in zip(outcomes, plan, strict=True) if item.action != UNCHANGED and not o.failed]
+    with reporter.step(f"Apply {len(todo)} change(s), {opts.parallel} at a time") as s:
+        _run_all(ctx, todo, opts.parallel, on_done)
+        failed = sum(1 for o, _ in todo if o.failed)
+        s.detail = f"{len(todo) - failed} done" + (f", {failed} FAILED" if failed else "")
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def _plan_text(plan: Sequence[PlannedUser]) -> str:
+    counts = {a: sum(1 for i in plan if i.action == a) for a in ACTIONS}
+    return ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing declared"
+
+
+def _planned(item: PlannedUser) -> UserOutcome:
+    o = UserOutcome(item.user, item.action, item.reason)
+    o.rbac = [c.describe() for c in item.rbac_changes]
+    rec = item.record
+    if rec is not None and item.action in (UNCHANGED, UPDATE, PRUNE):
+        o.serial, o.not_after = rec.certificate.serial, rec.certificate.not_after
+    return o
+
+
+def _missing_namespaces(gw: Gateway, items: Sequence[PlannedUser], reporter: Reporter) -> set[str]:
+    wanted = sorted({n.namespace for i in items if i.spec is not None for n in i.spec.namespaces})
+    if not wanted:
+        return set()
+    with reporter.step("Check namespaces") as s:
+        missing = {ns for ns in wanted if gw.get_object("Namespace", ns) is None}
+        s.detail = f"{len(wanted)} exist" if not missing else "missing: " + ", ".join(sorted(missing))
+    return missing
+
+
+def _ensure_out_dir(out_dir: Path, reporter: Reporter) -> None:
+    if not out_dir.exists():
+        try:
+            out_dir.mkdir(parents=True, mode=0o700)
+            out_dir.chmod(0o700)  # independent of the umask
+        except OSError as exc:
+            raise UsageError(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}") from exc
+        return
+    if not out_dir.is_dir():
+        raise UsageError(f"--out-dir {out_dir} is not a directory")
+    mode = stat.S_IMODE(out_dir.stat().st_mode)
+    if mode & 0o077:
+        reporter.warn(f"{out_dir} is accessible by others (mode {mode:04o}); the kubeconfig files in it are 0600")
+
+
+@dataclass
+class _Context:
+    opts: ApplyOptions
+    target: Target
+    gw: Gateway
+    registry_namespace: str
+    default_namespace: str
+    admin: str
+
+
+def _run_all(ctx: _Context, todo: list[tuple[UserOutcome, PlannedUser]], parallel: int, on_done: OnDone | None) -> None:
+    def one(o: UserOutcome, item: PlannedUser) -> None:
+        t0 = time.monotonic()
+        try:
+            _execute(ctx, o, item)
+        except KubeuserError as exc:
+            o.fail(exc)
+        except Exception as exc:  # a bug: keep the other users going, report it with this user
+            o.fail(KubeuserError(f"internal error: {type(exc).__name__}: {exc}", hint="run with --debug and report it"))
+        o.seconds = time.monotonic() - t0
+        if on_done is not None:
+            on_done(o)
+
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="kubeuser-apply")
+    futures: list[Future[None]] = []
+    try:
+        futures = [pool.submit(one, o, item) for o, item in todo]
+        for f in futures:
+            f.result()
+    except BaseException:
+        # Ctrl-C: start nothing new; users already in flight finish (or roll back) before we return
+        for f in futures:
+            f.cancel()
+        with contextlib.suppress(BaseException):
+            wait(futures)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _execute(ctx: _Context, o: UserOutcome, item: PlannedUser) -> None:
+    rep = RecordingReporter()
+    try:
+        if item.action in (CREATE, REISSUE):
+            _create(ctx, o, item, rep)
+        elif item.action == RENEW:
+            _renew(ctx, o, item, rep)
+        elif item.action == UPDATE:
+            _reconcile(ctx, item)
+            o.note = "certificate unchanged; no new key"
+        elif item.action == PRUNE:
+            _prune(ctx, o, item, rep)
+        o.done = True
+    finally:
+        o.warnings += rep.warnings
+
+
+def _tmp_out(ctx: _Context, user: str) -> Path | None:
+    if ctx.opts.out_dir is None:
+        return None
+    final = out_file(ctx.opts.out_dir, user)
+    return final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+
+
+def _publish(tmp: Path, final: Path, force: bool) -> None:
+    """Move the finished kubeconfig into place (no-clobber unless ``force``)."""
+    try:
+        if force:
+            os.replace(tmp, final)
+        else:
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise ConflictError(f"{final} appeared meanwhile", hint="--force-out replaces it") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:
+    spec = item.spec
+    assert spec is not None
+    opts = createwf.CreateOptions(
+        name=spec.name,
+        groups=list(spec.groups),
+        ttl_seconds=spec.ttl_seconds,
+        key_type=spec.key_type,
+        key_size=spec.key_size,
+        force=item.action == REISSUE,  # reissue: replace the certificate and take over the RBAC objects
+        timeout=ctx.opts.timeout,
+        registry_namespace=ctx.opts.registry_namespace,
+        write_key_files=ctx.opts.out_dir is None,
+        issued_by=ctx.admin,
+    )
+    if spec.namespaces:
+        first = spec.namespaces[0]
+        opts.namespace = first.namespace
+        opts.rules, opts.roles, opts.cluster_roles = list(first.rules), list(first.roles), list(first.cluster_roles)
+    elif spec.cluster_roles:
+        opts.cluster_roles, opts.cluster_wide = list(spec.cluster_roles), True
+    tmp = _tmp_out(ctx, spec.name)
+    opts.out = str(tmp) if tmp is not None else None
+    try:
+        res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True)
+        o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
+        o.context = res.context
+        made = {_key(x) for x in res.rbac_objects}
+        desired = spec.rbac_objects(ctx.default_namespace)
+        extra = [RbacChange("create", x) for x in desired if _key(x) not in made]
+        if item.action == REISSUE:  # drop what is no longer declared
+            extra += [c for c in item.rbac_changes if c.op == "delete"]
+        try:
+            _change_rbac(ctx, extra, spec, desired)
+        except KubeuserError as exc:
+            exc.message = f"{spec.name} was onboarded, but granting the rest of its access failed: {exc.message}"
+            exc.hint = (exc.hint + "; " if exc.hint else "") + "apply the file again to finish"
+            raise
+        if tmp is not None and ctx.opts.out_dir is not None:
+            final = out_file(ctx.opts.out_dir, spec.name)
+            _publish(tmp, final, ctx.opts.force_out)
+            o.kubeconfig = str(final)
+        else:
+            o.kubeconfig = res.kubeconfig
+        o.rbac = [rbac.describe(x) for x in desired]
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:
+    spec = item.spec
+    assert spec is not None
+    tmp = _tmp_out(ctx, spec.name)
+    opts = renewwf.RenewOptions(
+        name=spec.name,
+        ttl_seconds=spec.ttl_seconds,
+        key_type=spec.key_type,
+        key_size=spec.key_size,
+        out=str(tmp) if tmp is not None else None,
+        timeout=ctx.opts.timeout,
+        registry_namespace=ctx.opts.registry_namespace,
+        write_key_files=ctx.opts.out_dir is None,
+        issued_by=ctx.admin,
+    )
+    try:
+        res = renewwf.renew(opts, ctx.target, ctx.gw, rep)
+        o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
+        o.context = res.context
+        if tmp is not None and ctx.opts.out_dir is not None:
+            final = out_file(ctx.opts.out_dir, spec.name)
+            _publish(tmp, final, ctx.opts.force_out)
+            o.kubeconfig = str(final)
+        else:
+            o.kubeconfig = res.kubeconfig
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    if item.rbac_changes:
+        try:
+            _reconcile(ctx, item)
+        except KubeuserError as exc:
+            exc.message = f"{spec.name} was renewed, but updating its access failed: {exc.message}"
+            raise
+
+
+def _reconcile(ctx: _Context, item: PlannedUser) -> None:
+    spec = item.spec
+    assert spec is not None
+    _change_rbac(ctx, item.rbac_changes, spec, spec.rbac_objects(ctx.default_namespace))
+
+
+def _change_rbac(ctx: _Context, changes: Sequence[RbacChange], spec: UserSpec, desired: list[dict[str, Any]]) -> None:
+    """Make the changes, then record the full set of bindings in the registry."""
+    if not changes:
+        return
+    for c in changes:
+        if c.op == "delete":
+            meta = c.obj["metadata"]
+            ctx.gw.delete_object(c.obj["kind"], meta["name"], meta.get("namespace"))
+        else:
+            ctx.gw.apply_object(c.obj)  # a changed roleRef is replaced (it is immutable)
+    reg = registry.Registry(ctx.gw, ctx.registry_namespace)
+    found = reg.get(spec.name)
+    if found is None:
+        return
+    record, cert = found
+    record.bindings = [registry.BindingRef.of(x) for x in desired]
+    if spec.primary_namespace:
+        record.namespace = spec.primary_namespace
+    reg.put(record, cert)
+
+
+def _prune(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:
+    res = revokewf.revoke(
+        revokewf.RevokeOptions(name=item.user, registry_namespace=ctx.opts.registry_namespace, revoked_by=ctx.admin),
+        ctx.target,
+        ctx.gw,
+        rep,
+    )
+    o.rbac = [f"- {d}" for d in res.deleted]
+    if res.still_authenticates:
+        o.note = f"revoked; the certificate still authenticates until {res.not_after} (Kubernetes cannot revoke it)"
+    else:
+        o.note = "revoked"
+    if res.residual_bindings:
+        o.warnings.append("still bound: " + "; ".join(b.describe() for b in res.residual_bindings))
