@@ -87,4 +87,5 @@ def test_unknown_user_errors(control_plane: Any) -> None:
     for cmd in (["show", "nobody-here"], ["renew", "nobody-here"], ["revoke", "nobody-here"]):
         proc = kubeuser(*cmd)
         assert proc.returncode == 10, (cmd, proc.stderr)
-        assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+        assert [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")], proc.stderr
+        assert "nobody-here" in proc.stderr and "Traceback" not in proc.stderr
