@@ -285,15 +285,16 @@ class _Validator:
         seen: dict[str, int] = {}
         for i, item in enumerate(node.value):
             path = f"users[{i}]"
+            name, name_node = _peek_name(item)
+            if name is not None and name in seen:
+                self.report(name_node, f"{path}.name", f"duplicate user {name!r} (also users[{seen[name]}])")
+                continue
+            if name is not None:
+                seen[name] = i
             try:
-                spec = self.user(item, path)
+                users.append(self.user(item, path))
             except _Invalid:
                 continue
-            if spec.name in seen:
-                self.report(item, f"{path}.name", f"duplicate user {spec.name!r} (also users[{seen[spec.name]}])")
-                continue
-            seen[spec.name] = i
-            users.append(spec)
         return users
 
     def user(self, node: Node, path: str) -> UserSpec:
@@ -425,6 +426,15 @@ class _Validator:
         if not any(found.values()):
             raise self.report(key_node, path, "grants nothing", hint=grants)
         return NamespaceAccess(ns, tuple(found["rules"]), tuple(found["roles"]), tuple(found["clusterRoles"]))
+
+
+def _peek_name(node: Node) -> tuple[str | None, Node]:
+    """The ``name`` of a user item, if it has a plain one (to catch duplicates even in invalid users)."""
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == "name" and isinstance(v, ScalarNode) and v.tag.endswith(":str"):
+                return str(v.value), v
+    return None, node
 
 
 def _kind(node: Node) -> str:

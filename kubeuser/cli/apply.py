@@ -156,6 +156,7 @@ def summary_text(result: Any) -> str:
                 lines.append(f"  {o.user}: " + "; ".join(o.rbac))
             if o.kubeconfig:
                 lines.append(f"  {o.user}: would write {o.kubeconfig}")
+            lines += [f"  {o.user}: warning: {w}" for w in o.warnings]
         counts = result.counts()
         lines.append("")
         lines.append(f"dry run: nothing was changed. Plan: {_counts(counts)}")

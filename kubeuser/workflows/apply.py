@@ -32,7 +32,7 @@ from typing import Any
 
 from kubeuser import durations, naming, rbac, registry
 from kubeuser.connect import Target
-from kubeuser.errors import ConflictError, ExitCode, KubeuserError, NotFoundError, UsageError
+from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import RecordingReporter, Reporter
 from kubeuser.usersfile import UserList, UserSpec
@@ -359,6 +359,37 @@ def apply(
                     f"{len(existing)} kubeconfig file(s) already exist in {opts.out_dir}: {names}",
                     hint="--force-out replaces them, or choose another --out-dir; nothing was changed",
                 )
+    onboarding = [i for i in plan if i.action not in (UNCHANGED, PRUNE)]
+    if onboarding:
+        objs = [o for i in onboarding if i.spec is not None for o in i.spec.rbac_objects(default_ns)]
+        with reporter.step("Check permissions") as s:
+            try:
+                require_onboarding_permissions(gw, reg_ns, objs)
+            except ForbiddenError as exc:
+                if not opts.dry_run:
+                    raise
+                reporter.warn(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+                s.detail = "missing permissions (see the warning)"
+            else:
+                s.detail = f"may create and approve CSRs and grant what {len(onboarding)} user(s) need"
+        missing = _missing_namespaces(gw, onboarding, reporter)
+        onboarding_ids = {id(i) for i in onboarding}
+        for o, item in zip(outcomes, plan, strict=True):
+            spec = item.spec
+            gone = [n.namespace for n in spec.namespaces if n.namespace in missing] if spec else []
+            if id(item) not in onboarding_ids or not gone:
+                continue
+            if opts.dry_run:
+                o.warnings.append(f"namespace {gone[0]!r} does not exist: applying would fail for {item.user}")
+                continue
+            o.fail(
+                NotFoundError(
+                    f"namespace {gone[0]!r} does not exist",
+                    hint=f"create it (kubectl create namespace {gone[0]}) or change {users.file}; "
+                    f"{item.user} was left as it was",
+                )
+            )
+
     if opts.dry_run:
         for o, item in zip(outcomes, plan, strict=True):
             if opts.out_dir is not None and item.action in ISSUING:
@@ -366,41 +397,21 @@ def apply(
         result.seconds = time.monotonic() - t0
         return result
 
-    work = [i for i in plan if i.action != UNCHANGED]
     for o, item in zip(outcomes, plan, strict=True):
         if item.action == UNCHANGED:
             o.done = True
             o.note = "no new key, so no kubeconfig file" if opts.out_dir else "no new key"
-    if not work:
+    for o in outcomes:
+        if o.failed and on_done is not None:
+            on_done(o)
+    todo = [(o, item) for o, item in zip(outcomes, plan, strict=True) if item.action != UNCHANGED and not o.failed]
+    if not todo:
         result.seconds = time.monotonic() - t0
         return result
-
-    onboarding = [i for i in work if i.action != PRUNE]
-    if onboarding:
-        objs = [o for i in onboarding if i.spec is not None for o in i.spec.rbac_objects(default_ns)]
-        with reporter.step("Check permissions") as s:
-            require_onboarding_permissions(gw, reg_ns, objs)
-            s.detail = f"may create and approve CSRs and grant what {len(onboarding)} user(s) need"
-        missing = _missing_namespaces(gw, onboarding, reporter)
-        onboarding_ids = {id(i) for i in onboarding}
-        for o, item in zip(outcomes, plan, strict=True):
-            spec = item.spec
-            if spec is None or id(item) not in onboarding_ids:
-                continue
-            gone = [n.namespace for n in spec.namespaces if n.namespace in missing]
-            if gone:
-                o.fail(
-                    NotFoundError(
-                        f"namespace {gone[0]!r} does not exist",
-                        hint=f"create it (kubectl create namespace {gone[0]}) or change {users.file}; "
-                        f"{item.user} was left as it was",
-                    )
-                )
-    if opts.out_dir is not None and issuing:
+    if opts.out_dir is not None and any(item.action in ISSUING for _, item in todo):
         _ensure_out_dir(opts.out_dir, reporter)
 
     ctx = _Context(opts, target, gw, reg_ns, default_ns, createwf.admin_identity(gw, target, version))
-    todo = [(o, item) for o, item in zip(outcomes, plan, strict=True) if item.action != UNCHANGED and not o.failed]
     with reporter.step(f"Apply {len(todo)} change(s), {opts.parallel} at a time") as s:
         _run_all(ctx, todo, opts.parallel, on_done)
         failed = sum(1 for o, _ in todo if o.failed)
