@@ -74,10 +74,10 @@ def _status_message(body: bytes | str | None) -> tuple[str, str]:
     try:
         doc = json.loads(text)
     except ValueError:
-        return text.strip()[:300], ""
+        return _short(text, 300), ""  # e.g. a proxy's HTML error page: one line, bounded
     if isinstance(doc, dict):
-        return str(doc.get("message") or "").strip(), str(doc.get("reason") or "")
-    return text.strip()[:300], ""
+        return " ".join(str(doc.get("message") or "").split()), str(doc.get("reason") or "")
+    return _short(text, 300), ""
 
 
 class HttpError(Exception):
@@ -142,6 +142,18 @@ def _map_transport(exc: BaseException, op: str, server: str) -> KubeuserError:
             hint="check the network path to the API server, or raise --timeout",
         )
     return UnreachableError(f"{op}: cannot reach {server}: {_short(inner)}", hint="check the server address")
+
+
+def _json_body(raw: bytes, op: str, server: str) -> Any:
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise UnreachableError(
+            f"{op}: {server} answered with something that is not JSON: {_short(raw.decode('utf-8', 'replace'), 80)}",
+            hint="is the server URL in the kubeconfig a Kubernetes API server (and not a proxy or web page)?",
+        ) from None
 
 
 def _short(text: str, n: int = 200) -> str:
@@ -257,7 +269,7 @@ class K8sGateway:
         *,
         body: Any = None,
         query: list[tuple[str, Any]] | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: tuple[float, float] | None = None,
     ) -> Any:
         """One HTTP request → the raw RESTResponse (2xx) or HttpError; transport errors pass through."""
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -270,7 +282,7 @@ class K8sGateway:
             auth_settings=["BearerToken"],
         )
         self.calls += 1
-        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
+        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout or DEFAULT_TIMEOUT)
         return resp
 
     def request(
@@ -291,7 +303,7 @@ class K8sGateway:
                 resp = self._send(method, path, body=body, query=query)
                 raw = resp.read()
                 if 200 <= resp.status < 300:
-                    return json.loads(raw) if raw else {}
+                    return _json_body(raw, op, self._server)
                 err = HttpError(resp.status, raw)
             except ApiException as exc:  # transport-level failures the client wraps (status 0)
                 if exc.status:
@@ -425,6 +437,7 @@ class K8sGateway:
             if resp.status in (401, 403):
                 err = HttpError(resp.status, resp.data or b"")
                 raise _map_status(err, f"watching CSR {name}", self._server)
+            time.sleep(min(0.5, max(remaining, 0)))  # an unhealthy server: do not hammer it until the deadline
             return None
         raw = resp.response
         try:
@@ -438,6 +451,9 @@ class K8sGateway:
                 if kind in ("ADDED", "MODIFIED") and issued_certificate(obj) is not None:
                     return obj
         except (urllib3.exceptions.HTTPError, OSError):
+            return None
+        except ValueError:  # an event that is not JSON: not a Kubernetes watch; pause, then re-read
+            time.sleep(min(0.5, max(remaining, 0)))
             return None
         finally:
             raw.release_conn()
