@@ -114,10 +114,10 @@ def _progress_line(reporter: Any, o: Any) -> None:
 
     live = reporter.live
     if o.failed:
-        mark = "[red]✗[/red]" if live else "[FAIL]"
+        mark = "[red]✗[/red]" if live else escape("[FAIL]")
         reporter.console.print(f"{mark} {escape(o.user)}: {o.action} failed — {escape(o.error or '')}")
         return
-    mark = "[green]✓[/green]" if live else "[ok]"
+    mark = "[green]✓[/green]" if live else escape("[ok]")
     bits = [f"{mark} {escape(o.user)}: {_done_word(o.action)}"]
     if o.serial and o.action in ("create", "renew", "reissue"):
         bits.append(f" — serial {o.serial}, until {o.not_after}")
