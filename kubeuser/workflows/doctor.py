@@ -383,8 +383,8 @@ class _Doctor:
             self.add(
                 "tcp",
                 FAIL,
-                f"connection refused at {where}: nothing listens on port {port} there (kubectl says: Unable to "
-                "connect to the server ... connection refused)",
+                f"connection refused at {where}: nothing listens on port {port} there (kubectl says: The "
+                f"connection to the server {host}:{port} was refused)",
                 f"is the API server running, and is the port right? kube-apiserver usually listens on 6443, "
                 f"managed clusters on 443: kubectl config set-cluster {cluster} --server=https://{host}:PORT",
             )

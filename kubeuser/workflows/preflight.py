@@ -14,6 +14,7 @@ Every check carries a concrete fix; a missing permission's fix is the exact RBAC
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 PROBE_TTL = 600
 PROBE_PREFIX = "kubeuser-preflight-"
 DEFAULT_TIMEOUT = 30.0
+#: resources that exist for RBAC only (no API endpoint): kubectl create role refuses to name them
+VIRTUAL_RESOURCES = frozenset({"signers"})
 
 
 # --------------------------------------------------------------------------- permissions
@@ -76,21 +79,35 @@ class Permission:
             text += f" ({self.purpose})"
         return text
 
+    def rule_dict(self) -> dict[str, list[str]]:
+        res = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        rule = {"apiGroups": [self.group], "resources": [res]}
+        if self.name:
+            rule["resourceNames"] = [self.name]
+        rule["verbs"] = [self.verb]
+        return rule
+
     def rule(self) -> str:
         """The RBAC rule granting exactly this permission (YAML flow style, ready to paste)."""
-        res = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
-        parts = [f'apiGroups: ["{self.group}"]', f'resources: ["{res}"]']
-        if self.name:
-            parts.append(f'resourceNames: ["{self.name}"]')
-        parts.append(f'verbs: ["{self.verb}"]')
-        return "{" + ", ".join(parts) + "}"
+        return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in self.rule_dict().items()) + "}"
 
     def grant(self) -> str:
         """A kubectl command that creates a role with exactly this rule."""
+        role = f"kubeuser-{self.id}"
+        if self.resource in VIRTUAL_RESOURCES:  # `kubectl create role` checks discovery and cannot name these
+            meta: dict[str, str] = {"name": role}
+            if self.namespace:
+                meta["namespace"] = self.namespace
+            doc = {
+                "apiVersion": f"{RBAC_GROUP}/v1",
+                "kind": "Role" if self.namespace else "ClusterRole",
+                "metadata": meta,
+                "rules": [self.rule_dict()],
+            }
+            return f"echo '{json.dumps(doc, separators=(',', ':'))}' | kubectl apply -f -"
         res = self.resource + (f".{self.group}" if self.group else "")
         if self.subresource:
             res += f"/{self.subresource}"
-        role = f"kubeuser-{self.id}"
         extra = f" --resource-name={self.name}" if self.name else ""
         if self.namespace:
             return f"kubectl create role {role} -n {self.namespace} --verb={self.verb} --resource={res}{extra}"

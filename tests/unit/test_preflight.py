@@ -98,10 +98,22 @@ def test_permission_checks_run_in_parallel() -> None:
 def test_rule_and_grant_are_exact() -> None:
     approve = next(p for p in pf.csr_permissions() if p.id == "signer-approve")
     assert approve.rule() == APPROVE_RULE
-    assert approve.grant() == (
-        "kubectl create clusterrole kubeuser-signer-approve --verb=approve --resource=signers.certificates.k8s.io "
-        f"--resource-name={SIGNER}"
-    )
+    # signers is an RBAC-only resource: `kubectl create clusterrole --resource=signers…` fails, so apply a manifest
+    cmd = approve.grant()
+    assert cmd.startswith("echo '") and cmd.endswith("' | kubectl apply -f -")
+    assert json.loads(cmd[len("echo '") : -len("' | kubectl apply -f -")]) == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "kubeuser-signer-approve"},
+        "rules": [
+            {
+                "apiGroups": ["certificates.k8s.io"],
+                "resources": ["signers"],
+                "resourceNames": [SIGNER],
+                "verbs": ["approve"],
+            }
+        ],
+    }
     approval = next(p for p in pf.csr_permissions() if p.id == "csr-approval")
     assert approval.rule() == (
         '{apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/approval"], verbs: ["update"]}'
@@ -189,7 +201,7 @@ def test_missing_approve_names_the_rule_and_skips_the_signer() -> None:
     approve = checks["signer-approve"]
     assert approve.status == "fail"
     assert approve.detail == f"missing `approve` on signers (certificates.k8s.io) with resourceName {SIGNER}"
-    assert APPROVE_RULE in (approve.fix or "") and "kubectl create clusterrole" in (approve.fix or "")
+    assert APPROVE_RULE in (approve.fix or "") and "| kubectl apply -f -`" in (approve.fix or "")
     assert checks["signer"].status == "skip" and "signer-approve" in checks["signer"].detail
     assert checks["expiration-seconds"].status == "skip"
     assert not report.ok and [c.id for c in report.failed] == ["signer-approve"]
