@@ -29,7 +29,7 @@ import pytest
 import yaml
 from fake_gateway import FakeGateway
 
-from kubeuser import connect, k8s, naming, pki, render
+from kubeuser import connect, k8s, naming, pki, registry, render
 from kubeuser.cli import main
 from kubeuser.errors import (
     ConflictError,
@@ -233,7 +233,7 @@ def test_connection_refused_is_unreachable_and_names_the_step(stub: StubServer) 
     dead = f"http://127.0.0.1:{free_port()}"
     gw = stub.gateway(dead)
     exc = raised(gw.version)
-    assert isinstance(exc, UnreachableError) and exc.exit_code == ExitCode.UNREACHABLE == 4
+    assert isinstance(exc, UnreachableError) and int(exc.exit_code) == 4 and exc.exit_code is ExitCode.UNREACHABLE
     assert exc.message == f"reading the server version: connection to {dead} refused"
     assert exc.hint and "port" in exc.hint
     exc = raised(lambda: gw.create_csr(csr_manifest("kubeuser-a")))  # POST: refused before anything was sent
@@ -285,7 +285,9 @@ def test_tls_to_a_plain_http_server(stub: StubServer) -> None:
 def test_401_is_unauthenticated_and_not_retried(stub: StubServer) -> None:
     stub.on("GET", "/version", Reply(401, status_body(401, "Unauthorized", "Unauthorized")))
     exc = raised(stub.gateway().version)
-    assert isinstance(exc, UnauthenticatedError) and exc.exit_code == ExitCode.UNAUTHENTICATED == 5
+    assert (
+        isinstance(exc, UnauthenticatedError) and int(exc.exit_code) == 5 and exc.exit_code is ExitCode.UNAUTHENTICATED
+    )
     assert (
         exc.message
         == f"reading the server version: the API server {stub.url} rejected the credentials (401 Unauthorized)"
@@ -302,7 +304,7 @@ def test_403_on_approve_names_approval_and_signer_permissions(stub: StubServer) 
     )
     stub.on("PUT", f"{CSRS}/{name}/approval", Reply(403, status_body(403, "Forbidden", msg)))
     exc = raised(lambda: stub.gateway().approve_csr(name, reason="r", message="m"))
-    assert isinstance(exc, ForbiddenError) and exc.exit_code == ExitCode.FORBIDDEN == 6
+    assert isinstance(exc, ForbiddenError) and int(exc.exit_code) == 6 and exc.exit_code is ExitCode.FORBIDDEN
     assert exc.message == f"approving CSR {name}: forbidden: {msg}"
     assert exc.hint is not None
     assert "certificatesigningrequests/approval" in exc.hint
@@ -316,7 +318,7 @@ def test_409_on_csr_name_clash(stub: StubServer) -> None:
     msg = 'certificatesigningrequests.certificates.k8s.io "kubeuser-a" already exists'
     stub.on("POST", CSRS, Reply(409, status_body(409, "AlreadyExists", msg)))
     exc = raised(lambda: stub.gateway().create_csr(csr_manifest("kubeuser-a")))
-    assert isinstance(exc, ConflictError) and exc.exit_code == ExitCode.CONFLICT == 7
+    assert isinstance(exc, ConflictError) and int(exc.exit_code) == 7 and exc.exit_code is ExitCode.CONFLICT
     assert exc.message == f"creating CertificateSigningRequest kubeuser-a: conflict: {msg}"
     assert stub.count("POST") == 1
 
@@ -378,9 +380,10 @@ def test_put_is_retried(stub: StubServer, clock: _Clock) -> None:
 
 def test_put_of_apply_is_retried(stub: StubServer) -> None:
     path = "/api/v1/namespaces/kubeuser-system/configmaps"
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "user-a", "namespace": "kubeuser-system"}}
+    meta = {"name": "user-a", "namespace": "kubeuser-system"}
+    cm: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
     stub.on("POST", path, Reply(409, status_body(409, "AlreadyExists", "exists")))
-    stub.on("GET", f"{path}/user-a", Reply(200, {**cm, "metadata": {**cm["metadata"], "resourceVersion": "7"}}))
+    stub.on("GET", f"{path}/user-a", Reply(200, {**cm, "metadata": {**meta, "resourceVersion": "7"}}))
     stub.on("PUT", f"{path}/user-a", Reply(503, b""), Reply(503, b""), Reply(200, cm))
     assert stub.gateway().apply_object(cm) == "updated"
     assert [s.method for s in stub.seen] == ["POST", "GET", "PUT", "PUT", "PUT"]
@@ -682,7 +685,7 @@ def test_cleanup_keeps_active_users_and_lists_revoked_ones(cli: Any, armed: dict
         "status": {"conditions": [{"type": "Approved", "status": "True"}]},
     }  # fmt: skip
     # bob's record says revoked, but his binding is still there (say, a revoke was killed half-way)
-    reg = createwf.registry.Registry(gw, "kubeuser-system")
+    reg = registry.Registry(gw, "kubeuser-system")
     rec, cert = reg.get("bob") or (None, None)
     assert rec is not None
     rec.status = "revoked"
