@@ -174,7 +174,7 @@ def option_names(param: Any) -> str:
 def argument_metavar(param: Any) -> str:
     name = getattr(param, "metavar", None) or param.name.upper()
     name = str(name).strip("{}<>[]")
-    if getattr(param, "nargs", 1) == -1 or getattr(param, "multiple", False):
+    if (getattr(param, "nargs", 1) == -1 or getattr(param, "multiple", False)) and not name.endswith("..."):
         name += "..."
     return name if getattr(param, "required", False) else f"[{name}]"
 
