@@ -71,6 +71,10 @@ def revoke(
         lines.append(
             "  - no certificate on record: any certificate issued for this name authenticates until it expires"
         )
+    group_bound = {b.via.removeprefix("group:") for b in res.residual_bindings if b.via.startswith("group:")}
+    for g in res.groups:
+        if g not in group_bound:
+            lines.append(f"  - group {g} (certificate O): no binding names it today; any binding made later applies")
     for b in res.residual_bindings:
         note = "" if b.via != "user" else ("  (names the user; not made by kubeuser: --all-bindings removes it)")
         lines.append(f"  - still bound: {b.describe()}{note}")

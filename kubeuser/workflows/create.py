@@ -333,21 +333,31 @@ def create(
                 opts, target, p, issued, destination, user_entry_name, context_name
             )
 
-        with reporter.step("Summarize access") as s:
-            access = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
-            access = [a for a in access if not _is_default_rule(a)]
-            s.detail = f"{len(access)} rule(s) in namespace {p.rbac.namespace}"
     except BaseException as exc:
+        user_gw.close()
         restore = existing if registry_written else None
         leftover = _rollback(gw, issued.csr_name, created, reg, p.user, registry_written, restore, wrote)
         if isinstance(exc, KubeuserError):
             exc.hint = (exc.hint + "; " if exc.hint else "") + leftover
         raise
+
+    # The user exists and works from here on: a failing summary is reported, never rolled back.
+    access: list[str] = []
+    late_warnings: list[str] = []
+    try:
+        with reporter.step("Summarize access") as s:
+            access = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
+            access = [a for a in access if not _is_default_rule(a)]
+            s.detail = f"{len(access)} rule(s) in namespace {p.rbac.namespace}"
+    except KubeuserError as exc:
+        late_warnings.append(f"the user was created, but summarizing its access failed: {exc.message}")
+        reporter.warn(late_warnings[-1])
     finally:
         user_gw.close()
     warnings = list(p.warnings)
     if issued.lifetime.message:
         warnings.append(issued.lifetime.message)
+    warnings += late_warnings
     if p.rbac.empty:
         reporter.note(
             f"{p.user} can authenticate but may do nothing yet: grant access with --rule/--role/--clusterrole "

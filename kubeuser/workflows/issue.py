@@ -7,7 +7,7 @@ deleted (or the error says it could not be), so nothing half-done is left silent
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,7 +41,7 @@ class Lifetime:
 class IssuedCertificate:
     csr_name: str
     cert_pem: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)  # never in a repr, assertion message or log
     info: pki.CertInfo
     lifetime: Lifetime
     chain_verified: bool
@@ -119,8 +119,8 @@ def issue(
                 f"{info.not_after:%Y-%m-%d %H:%M} UTC"
                 + ("" if ca_pem else " (chain not checked: the kubeconfig has no CA)")
             )
-            if lifetime.message:
-                reporter.warn(lifetime.message)
+        if lifetime.message:
+            reporter.warn(lifetime.message)
     except KubeuserError as exc:
         _delete_csr_after_failure(gw, name, exc)
         raise
