@@ -87,7 +87,8 @@ def doctor(
         tail += _counts(report.checks)
         _table("kubeuser doctor", head, report.checks, tail)
     if not report.authenticated:
-        first = report.failures[0] if report.failures else None
+        auth = report.check("authentication")
+        first = auth if auth.status == "fail" else (report.failures[0] if report.failures else None)
         raise CheckFailedError(
             "the identity does not authenticate" + (f": {first.id}: {first.detail}" if first is not None else ""),
             hint=first.fix if first is not None and first.fix else "see the checks above",

@@ -812,12 +812,12 @@ class _Doctor:
             self.add(
                 "cert-validity",
                 FAIL,
-                f"expired {durations.format((self.now - na).total_seconds())} ago, at {_iso(na)} ({window}); the "
+                f"expired {_rough((self.now - na).total_seconds())} ago, at {_iso(na)} ({window}); the "
                 "API server rejects it (401 Unauthorized)",
                 f"`kubeuser renew {cn}` issues a new certificate (run by an admin)",
             )
         elif self.now < nb:
-            ahead = durations.format((nb - self.now).total_seconds())
+            ahead = _rough((nb - self.now).total_seconds())
             self.time_problem = f"the certificate is not valid until {_iso(nb)} (clock skew)"
             self.add(
                 "cert-validity",
@@ -828,10 +828,10 @@ class _Doctor:
                 "(systemd-timesyncd or chrony). If this clock is right, the signer's clock runs ahead",
             )
         elif (na - self.now).total_seconds() < min(EXPIRY_WARNING_SECONDS, 0.2 * (na - nb).total_seconds()):
-            left = durations.format((na - self.now).total_seconds())
+            left = _rough((na - self.now).total_seconds())
             self.add("cert-validity", WARN, f"expires in {left} ({window})", f"`kubeuser renew {cn}` before then")
         else:
-            left = durations.format((na - self.now).total_seconds())
+            left = _rough((na - self.now).total_seconds())
             self.add("cert-validity", PASS, f"{window} ({left} left)")
 
     def check_subject(self) -> None:
@@ -1060,6 +1060,15 @@ class _Doctor:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _rough(seconds: float) -> str:
+    """A duration for people: whole hours past a day, whole minutes past an hour (1d5s → 1d)."""
+    if seconds >= 86400:
+        seconds = round(seconds / 3600) * 3600
+    elif seconds >= 3600:
+        seconds = round(seconds / 60) * 60
+    return durations.format(seconds)
 
 
 def _is_ip(host: str) -> bool:
