@@ -192,6 +192,7 @@ class _Doctor:
         self.chain_problem: str | None = None
         self.kinds: list[str] = []
         self.not_cert_user: str | None = None
+        self.token_subject: str | None = None  # a JWT's sub claim (service account tokens name the account)
         self._gw: Gateway | None = None  # open after a successful authentication, for the authorization check
 
     # plumbing ---------------------------------------------------------------------------
@@ -611,6 +612,7 @@ class _Doctor:
         sub = claims.get("sub")
         if isinstance(sub, str):
             notes.append(f"JWT subject {sub}")
+            self.token_subject = sub
         exp = claims.get("exp")
         if isinstance(exp, (int, float)):
             at = datetime.fromtimestamp(exp, timezone.utc)
@@ -1048,14 +1050,26 @@ class _Doctor:
         if may_list:
             self.add("authorization", PASS, f"may list pods in {ns}; {rules_text}")
             return
-        who = (self.report.identity.username if self.report.identity else None) or self.cn or "USER"
+        who = (
+            (self.report.identity.username if self.report.identity else None) or self.cn or self.token_subject or "USER"
+        )
+        sa = who.split(":")
+        if who.startswith("system:serviceaccount:") and len(sa) == 4:
+            fix = (
+                f"an admin grants access, e.g. kubectl create rolebinding {sa[3]}-view --clusterrole=view "
+                f"--serviceaccount={sa[2]}:{sa[3]} -n {ns}"
+            )
+        else:
+            fix = (
+                f"an admin grants access, e.g. kubectl create rolebinding {who}-view --clusterrole=view --user={who} "
+                f"-n {ns} (or `kubeuser create {who} --force --clusterrole view -n {ns}`)"
+            )
         self.add(
             "authorization",
             WARN,
             f"authenticated, but may not list pods in {ns} (RBAC grants nothing for it there — 403 Forbidden); "
             + rules_text,
-            f"an admin grants access, e.g. kubectl create rolebinding {who}-view --clusterrole=view --user={who} -n "
-            f"{ns} (or `kubeuser create {who} --force --clusterrole view -n {ns}`)",
+            fix,
         )
 
 

@@ -606,6 +606,24 @@ def test_expired_jwt_token(world: World) -> None:
     assert "JWT subject system:serviceaccount:ci:bot" in creds.detail
 
 
+def test_service_account_token_gets_a_service_account_binding_fix(world: World) -> None:
+    def b64(d: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    jwt = ".".join([b64({"alg": "RS256"}), b64({"sub": "system:serviceaccount:ci:bot", "exp": 4_000_000_000}), "s"])
+    world.fake.ver = type(world.fake.ver)("v1.20.2", 1, 20)  # no SelfSubjectReview: the name comes from the JWT
+    world.fake.deny.add("list pods")
+    world.write({"token": jwt})
+    report = world.doctor()
+    assert report.check("credentials").status == "pass" and "expires 2096-" in report.check("credentials").detail
+    authz = report.check("authorization")
+    assert authz.status == "warn"
+    assert authz.fix == (
+        "an admin grants access, e.g. kubectl create rolebinding bot-view --clusterrole=view "
+        "--serviceaccount=ci:bot -n dev"
+    )
+
+
 def test_exec_plugin_not_installed(world: World) -> None:
     world.write(
         {
