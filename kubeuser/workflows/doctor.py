@@ -415,6 +415,20 @@ class _Doctor:
             raw.close()
             raise
 
+    def _speaks_plain_http(self) -> bool:
+        """Does the port answer a plain HTTP request? (tells "not TLS at all" from other handshake failures)"""
+        if self.connected is None:
+            return False
+        family, sockaddr = self.connected
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(self.opts.timeout)
+                s.connect(sockaddr)
+                s.sendall(b"GET / HTTP/1.0\r\nHost: kubeuser-doctor\r\n\r\n")
+                return s.recv(8).startswith(b"HTTP/")
+        except OSError:
+            return False
+
     def check_tls(self) -> None:
         if self.connected is None:
             if self.status.get("tcp") == SKIP and self.ctx is not None and self.ctx.cluster.get("proxy-url"):
@@ -439,7 +453,10 @@ class _Doctor:
                 der = s.getpeercert(binary_form=True)
                 version = s.version() or "TLS"
         except (ssl.SSLError, OSError) as exc:
-            self.add("tls", FAIL, _handshake_failure(exc), "check the server URL points at the API server's https port")
+            detail = _handshake_failure(exc)
+            if self._speaks_plain_http():
+                detail = "the server speaks plain HTTP on this port, not TLS (an http:// service, not the API server)"
+            self.add("tls", FAIL, detail, "check the server URL points at the API server's https port")
             return
         server_cert = x509.load_der_x509_certificate(der) if der else None
         desc = _describe_server_cert(server_cert) if server_cert is not None else "no certificate"

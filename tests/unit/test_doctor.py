@@ -392,7 +392,7 @@ def test_plain_http_port(world: World, serve: Callable[[tuple[bytes, bytes] | No
     world.write(server=f"https://127.0.0.1:{srv.port}")
     report = world.doctor()
     tls = report.check("tls")
-    assert tls.status == "fail" and "does not speak TLS" in tls.detail
+    assert tls.status == "fail" and "the server speaks plain HTTP on this port, not TLS" in tls.detail
 
 
 @pytest.mark.parametrize(
