@@ -175,7 +175,7 @@ def summary_text(result: Any) -> str:
         table.append((o.user, _done_word(o.action) if not o.failed else o.action, status, o.serial or "-",
                      o.not_after or "-", kc))  # fmt: skip
     lines += _table(table)
-    notes = [(o.user, o.note) for o in result.outcomes if o.note and o.action == "prune"]
+    notes = [(o.user, o.note) for o in result.outcomes if o.note and o.action in ("prune", "reissue")]
     if notes:
         lines.append("")
         lines += [f"{u}: {n}" for u, n in notes]

@@ -27,7 +27,7 @@ def run(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name for the duration of the command.")],
     command: Annotated[
         list[str] | None,
-        typer.Argument(metavar="-- CMD [ARGS]...", help="The command to run, after --.", show_default=False),
+        typer.Argument(metavar="CMD", help="The command and its arguments, after --.", show_default=False),
     ] = None,
     group: Annotated[
         list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)

@@ -583,6 +583,12 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         else:
             o.kubeconfig = res.kubeconfig
         o.rbac = [rbac.describe(x) for x in desired]
+        old = item.record
+        if item.action == REISSUE and old is not None:
+            o.note = (
+                f"the previous certificate {old.certificate.serial} (groups {_fmt_groups(old.groups)}) still "
+                f"authenticates until {old.certificate.not_after} (Kubernetes cannot revoke it)"
+            )
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

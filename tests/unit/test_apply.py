@@ -291,6 +291,7 @@ def test_renew_and_reissue(env: dict[str, Any], tmp_path: Path) -> None:
     assert a.serial != first.outcomes[0].serial and b.serial != first.outcomes[1].serial
     assert gw.objects[("Role", "dev", "kubeuser:a")]["rules"][0]["verbs"] == ["get", "list", "watch"]
     assert kubeconfig_cert(out / "b.kubeconfig").subject.rfc4514_string() == "O=ops,CN=b"
+    assert f"previous certificate {first.outcomes[1].serial} (groups [dev]) still authenticates" in (b.note or "")
     rec_a = record(gw, "a")
     assert rec_a.certificate.serial == a.serial and len(rec_a.history) == 1
     assert record(gw, "b").groups == ["ops"]
