@@ -30,3 +30,13 @@ def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[st
 
 def home_kubeconfig() -> Path:
     return Path(os.environ["HOME"]) / ".kube" / "config"
+
+
+def cluster_name(kubeconfig: Path) -> str:
+    """The cluster entry name of the kubeconfig's current context (kubeuser-local here, kind-kind on kind)."""
+    import yaml
+
+    doc = yaml.safe_load(kubeconfig.read_text())
+    current = doc["current-context"]
+    ctx = next(c for c in doc["contexts"] if c["name"] == current)
+    return str(ctx["context"]["cluster"])

@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kubeuser_runner import OUTPUTS, home_kubeconfig, kubeuser, ok
-
-CLUSTER = "kubeuser-local"
+from kubeuser_runner import OUTPUTS, cluster_name, home_kubeconfig, kubeuser, ok
 
 
 def uname(prefix: str = "u") -> str:
@@ -46,7 +44,7 @@ def test_create_with_rule_grants_exactly_that(control_plane: Any, namespace: str
             "create", name, "-g", "dev", "-g", "qa", "-n", namespace, "--rule", "get,list,watch:pods", "--days", "30"
         )
     )
-    ctx = f"{name}@{CLUSTER}"
+    ctx = f"{name}@{cluster_name(control_plane.kubeconfig)}"
     # kubectl with the written kubeconfig: allowed vs forbidden
     allowed = as_user(control_plane, ctx, "get", "pods", "-n", namespace)
     assert allowed.returncode == 0, allowed.stderr
@@ -80,7 +78,7 @@ def test_least_privilege_by_default(control_plane: Any) -> None:
     name = uname()
     proc = ok(kubeuser("create", name))
     assert "can authenticate but may do nothing yet" in proc.stderr
-    res = as_user(control_plane, f"{name}@{CLUSTER}", "get", "pods", "-n", "default")
+    res = as_user(control_plane, f"{name}@{cluster_name(control_plane.kubeconfig)}", "get", "pods", "-n", "default")
     # authenticated (403, not 401) but not authorized
     assert res.returncode != 0
     assert "forbidden" in res.stderr.lower() and f'User "{name}"' in res.stderr
@@ -122,7 +120,7 @@ def test_existing_kubeconfig_entries_survive(control_plane: Any) -> None:
     for kind in ("clusters", "users", "contexts"):
         for entry in before[kind]:
             assert entry in after[kind]
-    assert after["current-context"] == f"{name}@{CLUSTER}"
+    assert after["current-context"] == f"{name}@{cluster_name(control_plane.kubeconfig)}"
     assert kc.stat().st_mode & 0o777 == 0o600
     # kubectl reads the merged file and uses the new current context
     who = control_plane.kubectl(

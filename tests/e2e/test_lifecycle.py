@@ -8,9 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kubeuser_runner import home_kubeconfig, kubeuser, ok
-
-CLUSTER = "kubeuser-local"
+from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok
 
 
 def uname() -> str:
@@ -23,10 +21,12 @@ def kubectl_as(control_plane: Any, kc: Path, context: str, *args: str) -> Any:
 
 def test_create_list_revoke_residual_access(control_plane: Any, namespace: str, tmp_path: Path) -> None:
     name, group = uname(), f"team-{uuid.uuid4().hex[:6]}"
-    ctx = f"{name}@{CLUSTER}"
+    ctx = f"{name}@{cluster_name(control_plane.kubeconfig)}"
     ok(kubeuser("create", name, "-g", group, "-n", namespace, "--rule", "get,list:pods,secrets"))
     # the group has its own access, made by hand (not by kubeuser)
-    control_plane.kubectl("create", "rolebinding", f"{group}-view", "--clusterrole=view", f"--group={group}", "-n", namespace)
+    control_plane.kubectl(
+        "create", "rolebinding", f"{group}-view", "--clusterrole=view", f"--group={group}", "-n", namespace
+    )
 
     # list shows it, also after the CSR objects are gone (garbage collection)
     control_plane.kubectl("delete", "csr", "-l", f"kubeuser.io/user={name}")
@@ -72,7 +72,7 @@ def test_create_list_revoke_residual_access(control_plane: Any, namespace: str, 
 
 def test_renew_gives_new_serial_and_working_kubeconfig(control_plane: Any, namespace: str) -> None:
     name = uname()
-    ctx = f"{name}@{CLUSTER}"
+    ctx = f"{name}@{cluster_name(control_plane.kubeconfig)}"
     first = json.loads(ok(kubeuser("create", name, "-n", namespace, "--rule", "list:pods", "-o", "json")).stdout)
     renewed = json.loads(ok(kubeuser("renew", name, "-o", "json")).stdout)
     assert renewed["serial"] != first["serial"] and renewed["previousSerial"] == first["serial"]
