@@ -19,6 +19,7 @@ reported, and the result's exit code is the first failure's.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -526,6 +527,13 @@ def _tmp_out(ctx: _Context, user: str) -> Path | None:
 def _publish(tmp: Path, final: Path, force: bool) -> None:
     """Move the finished kubeconfig into place (no-clobber unless ``force``)."""
     try:
+        _move(tmp, final, force)
+    except OSError as exc:
+        raise KubeuserError(f"cannot write {final}: {exc.strerror or exc}", hint="check --out-dir") from None
+
+
+def _move(tmp: Path, final: Path, force: bool) -> None:
+    try:
         if force:
             os.replace(tmp, final)
         else:
@@ -533,6 +541,12 @@ def _publish(tmp: Path, final: Path, force: bool) -> None:
                 os.link(tmp, final)
             except FileExistsError:
                 raise ConflictError(f"{final} appeared meanwhile", hint="--force-out replaces it") from None
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                    raise
+                if final.exists():  # a filesystem without hard links: best-effort check, then rename
+                    raise ConflictError(f"{final} appeared meanwhile", hint="--force-out replaces it") from None
+                os.replace(tmp, final)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -565,6 +579,17 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True)
         o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
         o.context = res.context
+        # hand out the credentials first: if granting the rest of the access fails, the next apply finishes it
+        if tmp is not None and ctx.opts.out_dir is not None:
+            final = out_file(ctx.opts.out_dir, spec.name)
+            try:
+                _publish(tmp, final, ctx.opts.force_out)
+            except KubeuserError as exc:
+                _undo(ctx, spec.name, exc, rep)
+                raise
+            o.kubeconfig = str(final)
+        else:
+            o.kubeconfig = res.kubeconfig
         made = {_key(x) for x in res.rbac_objects}
         desired = spec.rbac_objects(ctx.default_namespace)
         extra = [RbacChange("create", x) for x in desired if _key(x) not in made]
@@ -576,12 +601,6 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
             exc.message = f"{spec.name} was onboarded, but granting the rest of its access failed: {exc.message}"
             exc.hint = (exc.hint + "; " if exc.hint else "") + "apply the file again to finish"
             raise
-        if tmp is not None and ctx.opts.out_dir is not None:
-            final = out_file(ctx.opts.out_dir, spec.name)
-            _publish(tmp, final, ctx.opts.force_out)
-            o.kubeconfig = str(final)
-        else:
-            o.kubeconfig = res.kubeconfig
         o.rbac = [rbac.describe(x) for x in desired]
         old = item.record
         if item.action == REISSUE and old is not None:
@@ -593,6 +612,21 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def _undo(ctx: _Context, user: str, exc: KubeuserError, rep: RecordingReporter) -> None:
+    """The new key could not be handed out: revoke the user again, so the next apply creates it anew."""
+    try:
+        revokewf.revoke(
+            revokewf.RevokeOptions(name=user, registry_namespace=ctx.opts.registry_namespace, revoked_by=ctx.admin),
+            ctx.target,
+            ctx.gw,
+            rep,
+        )
+        undone = f"{user} was revoked again; the next apply creates it anew"
+    except KubeuserError as inner:
+        undone = f"revoking {user} again failed too ({inner.message}): `kubeuser revoke {user}`, then apply again"
+    exc.hint = (exc.hint + "; " if exc.hint else "") + undone
 
 
 def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:
@@ -616,7 +650,12 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
         o.context = res.context
         if tmp is not None and ctx.opts.out_dir is not None:
             final = out_file(ctx.opts.out_dir, spec.name)
-            _publish(tmp, final, ctx.opts.force_out)
+            try:
+                _publish(tmp, final, ctx.opts.force_out)
+            except KubeuserError as exc:
+                exc.message = f"{spec.name} was renewed, but its kubeconfig could not be written: {exc.message}"
+                exc.hint = f"get a new one with `kubeuser renew {spec.name} --out FILE`"
+                raise
             o.kubeconfig = str(final)
         else:
             o.kubeconfig = res.kubeconfig

@@ -475,3 +475,44 @@ def test_cli_bad_flags(cli: Any, tmp_path: Path, args: list[str], message: str) 
     f.write_text(users_yaml(user("a")))
     code, _, err = cli("apply", "-f", str(f), *args)
     assert code == ExitCode.USAGE and message in err
+
+
+def test_partial_failures_keep_the_handout_consistent(
+    env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoDefault(FakeGateway):
+        broken = True
+
+        def apply_object(self, obj: dict[str, Any]) -> str:
+            if self.broken and obj["kind"] == "RoleBinding" and obj["metadata"].get("namespace") == "default":
+                raise ForbiddenError("rolebindings in default: forbidden")
+            return super().apply_object(obj)
+
+    gw = NoDefault()
+    from workflow_env import write_admin_kubeconfig
+
+    write_admin_kubeconfig(env["kc"], gw.ca_pem)
+    out = tmp_path / "o"
+    text = users_yaml(user("a", namespaces={"dev": {"rules": ["get:pods"]}, "default": {"clusterRoles": ["view"]}}))
+    # granting the second namespace fails after the user exists: the kubeconfig is handed out anyway
+    (o,) = apply(env, text, gw, out_dir=out).outcomes
+    assert o.failed and o.exit_code == ExitCode.FORBIDDEN and "apply the file again" in (o.hint or "")
+    assert o.kubeconfig == str(out / "a.kubeconfig") and (out / "a.kubeconfig").is_file()
+    gw.broken = False
+    (o,) = apply(env, text, gw, out_dir=out).outcomes
+    assert (o.action, o.done, o.rbac) == ("update", True, ["+ RoleBinding default/kubeuser:a:clusterrole:view → "
+                                                           "ClusterRole view"])  # fmt: skip
+
+    # the new key cannot be written: the user is revoked again, so the next apply creates it anew
+    def full(tmp: Path, final: Path, force: bool) -> None:
+        raise OSError(28, "No space left on device")
+
+    real_move = wf._move
+    monkeypatch.setattr(wf, "_move", full)
+    (o,) = apply(env, users_yaml(user("b")), gw, out_dir=out).outcomes
+    assert o.failed and "cannot write" in (o.error or "") and "revoked again" in (o.hint or "")
+    assert record(gw, "b").status == "revoked" and not (out / "b.kubeconfig").exists()
+    assert sorted(os.listdir(out)) == ["a.kubeconfig"]  # no temp file left behind
+    monkeypatch.setattr(wf, "_move", real_move)
+    (o,) = apply(env, users_yaml(user("b")), gw, out_dir=out).outcomes
+    assert (o.action, o.done) == ("create", True) and (out / "b.kubeconfig").is_file()
