@@ -4,7 +4,9 @@ The file is read with PyYAML's composer, so every value keeps the line it came f
 problem is reported as ``FILE:LINE: PATH: message`` (``users.yaml:7: users[1].ttl: cannot read
 duration 'abc'``). All users are validated — names, groups, lifetimes, key specs, rules, role
 names, namespaces — before anything talks to a cluster; one :class:`SchemaError` lists every
-problem found. The format is documented in ``docs/users-as-code.md``::
+problem found. Top-level ``x-*`` fields are ignored (a place for anchors) and YAML merge keys
+(``<<: *defaults``) work, explicit fields winning. The format is documented in
+``docs/users-as-code.md``::
 
     apiVersion: kubeuser.io/v1alpha1
     kind: UserList
@@ -198,16 +200,31 @@ class _Validator:
     def mapping(self, node: Node, path: str, allowed: tuple[str, ...] | None) -> dict[str, tuple[Node, Node]]:
         if not isinstance(node, MappingNode):
             raise self.report(node, path, f"must be a mapping, not {_kind(node)}")
+        node = MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark, node.flow_style)
+        explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        try:
+            self._constructor.flatten_mapping(node)  # YAML merge keys (<<: *defaults) come first, then the rest
+        except yaml.MarkedYAMLError as exc:
+            raise self.report(node, path, f"cannot merge: {exc.problem}") from None
+        n_merged = len(node.value) - explicit
         out: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[str] = set()
+        for i, (key_node, value_node) in enumerate(node.value):
             key = self.scalar(key_node, path or "(top level)")
             if not isinstance(key, str):
                 self.report(key_node, path, f"keys must be strings, not {key!r}")
                 continue
+            if path == "" and key.startswith("x-"):
+                continue  # extension fields: a place for YAML anchors
             sub = f"{path}.{key}" if path else key
+            if key in out and key in from_merge:  # a merged value, overridden
+                del out[key]
+                from_merge.discard(key)
             if key in out:
                 self.report(key_node, sub, f"duplicate key {key!r} (also on line {out[key][0].start_mark.line + 1})")
                 continue
+            if i < n_merged:
+                from_merge.add(key)
             if allowed is not None and key not in allowed:
                 near = _near(key, allowed)
                 self.report(

@@ -195,3 +195,28 @@ def test_load_file_and_errors(tmp_path: Path) -> None:
         usersfile.load(tmp_path)
     f.write_text(HEAD + "users:\n  - name: a\n")
     assert usersfile.load(f).file == str(f)
+
+
+def test_anchors_and_merge_keys_for_shared_settings() -> None:
+    ul = parse(
+        """\
+        x-team: &team
+          groups: [dev]
+          ttl: 7d
+          namespaces:
+            dev: {rules: ["get,list:pods"]}
+        users:
+          - <<: *team
+            name: alice
+          - <<: *team
+            name: bob
+            ttl: 1d
+            groups: [dev, ops]
+        """
+    )
+    alice, bob = ul.users
+    assert (alice.groups, alice.ttl_seconds, alice.primary_namespace) == (["dev"], 7 * 86400, "dev")
+    assert (bob.groups, bob.ttl_seconds, bob.primary_namespace) == (["dev", "ops"], 86400, "dev")
+    # a problem in the shared block is reported where it is written
+    found = problems("x-team: &team\n  ttl: soon\nusers:\n  - <<: *team\n    name: a\n  - <<: *team\n    name: b\n")
+    assert found[0] == "users.yaml:4: users[0].ttl: cannot read duration 'soon'"
