@@ -186,9 +186,7 @@ def run(
             try:
                 child = subprocess.Popen(opts.command, env=child_env)  # stdio inherited
             except FileNotFoundError:
-                pending = CommandError(
-                    f"command not found: {opts.command[0]}", NOT_FOUND, hint="check the command after -- and PATH"
-                )
+                pending = CommandError(f"command not found: {opts.command[0]}", NOT_FOUND)
             except PermissionError:
                 pending = CommandError(f"command not executable: {opts.command[0]}", NOT_EXECUTABLE)
             except OSError as exc:
