@@ -216,27 +216,45 @@ class _Doctor:
                 self.add(cid, SKIP, reason)
 
     def run(self) -> DoctorReport:
-        self.check_kubeconfig()
+        self._guard("kubeconfig", self.check_kubeconfig)
         if self.loaded is None:
             self.skip_rest("the kubeconfig could not be read")
             return self.report
-        self.check_context()
+        self._guard("context", self.check_context)
         if self.ctx is None:
             self.skip_rest("the context could not be resolved")
             return self.report
-        self.check_server_url()
-        self.check_dns()
-        self.check_tcp()
-        self.check_tls()
-        self.check_credentials()
-        self.check_cert_files()
-        self.check_key_match()
-        self.check_validity()
-        self.check_subject()
-        self.check_chain()
-        self.check_authentication()
-        self.check_authorization()
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("server-url", self.check_server_url),
+            ("dns", self.check_dns),
+            ("tcp", self.check_tcp),
+            ("tls", self.check_tls),
+            ("credentials", self.check_credentials),
+            ("client-cert-files", self.check_cert_files),
+            ("key-match", self.check_key_match),
+            ("cert-validity", self.check_validity),
+            ("cert-subject", self.check_subject),
+            ("cert-chain", self.check_chain),
+            ("authentication", self.check_authentication),
+            ("authorization", self.check_authorization),
+        ]
+        for check_id, step in steps:
+            if check_id not in self.status:
+                self._guard(check_id, step)
         return self.report
+
+    def _guard(self, check_id: str, step: Callable[[], None]) -> None:
+        """Run one check; an unexpected exception fails that check instead of the whole report."""
+        try:
+            step()
+        except Exception as exc:  # a bug or an input nobody foresaw: say so, keep going
+            if check_id not in self.status:
+                self.add(
+                    check_id,
+                    FAIL,
+                    f"unexpected error in this check: {type(exc).__name__}: {exc}",
+                    "this is a kubeuser bug: please report it with the output of `kubeuser doctor -o json`",
+                )
 
     # 1-2: the file ----------------------------------------------------------------------
 
@@ -334,9 +352,9 @@ class _Doctor:
                 "check this machine's DNS servers (/etc/resolv.conf, VPN)",
             )
             return
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a host IDNA cannot encode, or with a NUL
             assert self.ctx is not None
-            why = exc.strerror or str(exc)
+            why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
             self.add(
                 "dns",
                 FAIL,
@@ -452,7 +470,7 @@ class _Doctor:
             with self._tls_connect(probe) as s:
                 der = s.getpeercert(binary_form=True)
                 version = s.version() or "TLS"
-        except (ssl.SSLError, OSError) as exc:
+        except (ssl.SSLError, OSError, ValueError) as exc:
             detail = _handshake_failure(exc)
             if self._speaks_plain_http():
                 detail = "the server speaks plain HTTP on this port, not TLS (an http:// service, not the API server)"
@@ -497,7 +515,7 @@ class _Doctor:
         except ssl.SSLCertVerificationError as exc:
             self.add("tls", FAIL, *self._verify_failure(exc, server_cert, trust))
             return
-        except (ssl.SSLError, OSError) as exc:
+        except (ssl.SSLError, OSError, ValueError) as exc:
             self.add("tls", FAIL, _handshake_failure(exc), "check the server URL points at the API server's https port")
             return
         self.add("tls", PASS, f"{version}; {desc}; verified against {trust} for {self.endpoint.server_name}")
@@ -972,6 +990,15 @@ class _Doctor:
             return
         except KubeuserError as exc:
             self.add("authentication", FAIL, exc.message, exc.hint)
+            self._close(gw)
+            return
+        except Exception as exc:  # the API client choking on an odd kubeconfig entry
+            self.add(
+                "authentication",
+                FAIL,
+                f"the API client could not use this context: {type(exc).__name__}: {exc}",
+                "check the user and cluster entries (kubectl config view --minify)",
+            )
             self._close(gw)
             return
         self._gw = gw

@@ -758,3 +758,23 @@ def test_cli_exit_0_when_authenticated(
 def test_cli_rejects_bad_output(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "doctor", "-o", "xml")
     assert code == ExitCode.USAGE and "unknown output format" in err
+
+
+def test_a_host_that_cannot_be_encoded(world: World) -> None:
+    world.write(server="https://a..b:6443")
+    dns = world.doctor().check("dns")
+    assert dns.status == "fail" and "cannot resolve a..b" in dns.detail
+
+
+def test_an_unexpected_error_fails_one_check_not_the_report(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(wf._Doctor, "check_subject", broken)
+    world.write()
+    report = world.doctor()
+    subj = report.check("cert-subject")
+    assert subj.status == "fail" and subj.detail == "unexpected error in this check: RuntimeError: kaboom"
+    assert "kubeuser bug" in (subj.fix or "")
+    assert [c.id for c in report.checks] == [cid for cid, _ in wf.CHECKS]
+    assert report.authenticated  # every other check still ran
