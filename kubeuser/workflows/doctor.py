@@ -188,7 +188,7 @@ class _Doctor:
         self.cert_pem: bytes | None = None
         self.key: pki.PrivateKey | None = None
         self.cn: str | None = None
-        self.time_problem: str | None = None  # "expired" | "not yet valid"
+        self.time_problem: str | None = None  # why the certificate is outside its validity window
         self.chain_problem: str | None = None
         self.kinds: list[str] = []
         self.not_cert_user: str | None = None
