@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,15 +158,24 @@ def parse(text: str, file: str = "users.yaml") -> UserList:
     """Validate the text of a users file (``file`` names it in messages)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (its message spans lines)
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else _q(str(exc.character))
+        raise SchemaError([Problem(file, line, "", f"not valid YAML: character {what} is not allowed")]) from None
+    except RecursionError:
+        raise SchemaError([Problem(file, 1, "", "not usable: the YAML is nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         what = " ".join(x for x in (exc.context, exc.problem) if x)
-        raise SchemaError([Problem(file, line, "", f"not valid YAML: {what}")]) from None
+        raise SchemaError([Problem(file, line, "", f"not valid YAML: {_oneline(what)}")]) from None
     except yaml.YAMLError as exc:
-        raise SchemaError([Problem(file, 1, "", f"not valid YAML: {exc}")]) from None
+        raise SchemaError([Problem(file, 1, "", f"not valid YAML: {_oneline(str(exc))}")]) from None
     v = _Validator(file)
-    users = v.document(root)
+    try:
+        users = v.document(root)
+    except RecursionError:
+        raise SchemaError([Problem(file, 1, "", "not usable: the YAML is nested too deeply")]) from None
     if v.problems:
         raise SchemaError(v.problems)
     return UserList(file, users)
@@ -193,7 +203,9 @@ class _Validator:
         try:
             return fn()
         except KubeuserError as exc:
-            raise self.report(node, path, exc.message, exc.hint) from None
+            raise self.report(node, path, _oneline(exc.message, 200), exc.hint) from None
+        except (ValueError, OverflowError):
+            raise self.report(node, path, f"invalid value {_q(_scalar_text(node))}") from None
 
     # node readers ---------------------------------------------------------------------------
 
@@ -212,16 +224,16 @@ class _Validator:
         for i, (key_node, value_node) in enumerate(node.value):
             key = self.scalar(key_node, path or "(top level)")
             if not isinstance(key, str):
-                self.report(key_node, path, f"keys must be strings, not {key!r}")
+                self.report(key_node, path, f"keys must be strings, not {_q(key)}")
                 continue
             if path == "" and key.startswith("x-"):
                 continue  # extension fields: a place for YAML anchors
-            sub = f"{path}.{key}" if path else key
+            sub = _join(path, key)
             if key in out and key in from_merge:  # a merged value, overridden
                 del out[key]
                 from_merge.discard(key)
             if key in out:
-                self.report(key_node, sub, f"duplicate key {key!r} (also on line {out[key][0].start_mark.line + 1})")
+                self.report(key_node, sub, f"duplicate key {_q(key)} (also on line {out[key][0].start_mark.line + 1})")
                 continue
             if i < n_merged:
                 from_merge.add(key)
@@ -230,7 +242,7 @@ class _Validator:
                 self.report(
                     key_node,
                     sub,
-                    f"unknown field {key!r}" + (f" (did you mean {near!r}?)" if near else ""),
+                    f"unknown field {_q(key)}" + (f" (did you mean {near!r}?)" if near else ""),
                     hint="fields here: " + ", ".join(allowed),
                 )
                 continue
@@ -240,7 +252,10 @@ class _Validator:
     def scalar(self, node: Node, path: str) -> Any:
         if not isinstance(node, ScalarNode):
             raise self.report(node, path, f"must be a single value, not {_kind(node)}")
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            raise self.report(node, path, f"cannot read the value {_q(_scalar_text(node))}") from None
 
     def string(self, node: Node, path: str) -> str:
         value = self.scalar(node, path)
@@ -288,7 +303,7 @@ class _Validator:
             except _Invalid:
                 continue
             if value != expected:
-                self.report(top[key][1], key, f"must be {expected!r}, not {value!r}")
+                self.report(top[key][1], key, f"must be {expected!r}, not {_q(value)}")
         if "users" not in top:
             self.report(root, "users", "missing", hint="add `users:` with a list of users (`users: []` for none)")
             return []
@@ -304,7 +319,7 @@ class _Validator:
             path = f"users[{i}]"
             name, name_node = _peek_name(item)
             if name is not None and name in seen:
-                self.report(name_node, f"{path}.name", f"duplicate user {name!r} (also users[{seen[name]}])")
+                self.report(name_node, f"{path}.name", f"duplicate user {_q(name)} (also users[{seen[name]}])")
                 continue
             if name is not None:
                 seen[name] = i
@@ -378,7 +393,7 @@ class _Validator:
                                   hint=f"e.g. {example}")  # fmt: skip
             for ns, (knode, vnode) in self.mapping(nsnode, f"{path}.namespaces", None).items():
                 try:
-                    spec.namespaces.append(self.namespace(ns, knode, vnode, f"{path}.namespaces.{ns}"))
+                    spec.namespaces.append(self.namespace(ns, knode, vnode, _join(f"{path}.namespaces", ns)))
                 except _Invalid:
                     continue
 
@@ -406,7 +421,7 @@ class _Validator:
     def namespace(self, ns: str, key_node: Node, node: Node, path: str) -> NamespaceAccess:
         if len(ns) > 63 or not _DNS1123_LABEL.match(ns):
             raise self.report(
-                key_node, path, f"{ns!r} is not a valid namespace name",
+                key_node, path, f"{_q(ns)} is not a valid namespace name",
                 hint="namespace names are lowercase letters, digits and '-', at most 63 characters",
             )  # fmt: skip
         grants = 'give rules, roles or clusterRoles, e.g. {rules: ["get,list:pods"]}'
@@ -461,13 +476,43 @@ def _kind(node: Node) -> str:
         return "a list"
     if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
         return "empty"
-    return f"the value {node.value!r}" if isinstance(node, ScalarNode) else "this"
+    return f"the value {_q(str(node.value))}" if isinstance(node, ScalarNode) else "this"
 
 
 def _describe(value: Any) -> str:
     if value is None:
         return "empty"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {_q(value)}"
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.:@+/-]{1,63}$")
+
+
+def _q(value: Any, limit: int = 40) -> str:
+    """``repr`` of a value from the file, cut to ``limit`` characters (messages stay one short line)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text) if isinstance(value, str) else text
+
+
+def _join(path: str, key: str) -> str:
+    """``path.key``, or ``path['odd key']`` for keys that are not plain words."""
+    seg = key if _PLAIN_KEY.match(key) else f"[{_q(key)}]"
+    if not path:
+        return seg
+    return f"{path}{seg}" if seg.startswith("[") else f"{path}.{seg}"
+
+
+def _scalar_text(node: Node) -> str:
+    return str(node.value) if isinstance(node, ScalarNode) else _kind(node)
+
+
+def _oneline(text: str, limit: int = 200) -> str:
+    """One line, no raw control characters, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    text = "".join(c if unicodedata.category(c) not in ("Cc", "Cs") else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _near(key: str, allowed: tuple[str, ...]) -> str | None:

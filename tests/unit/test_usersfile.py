@@ -220,3 +220,25 @@ def test_anchors_and_merge_keys_for_shared_settings() -> None:
     # a problem in the shared block is reported where it is written
     found = problems("x-team: &team\n  ttl: soon\nusers:\n  - <<: *team\n    name: a\n  - <<: *team\n    name: b\n")
     assert found[0] == "users.yaml:4: users[0].ttl: cannot read duration 'soon'"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: \x00", "users.yaml:1: not valid YAML: character #x0000 is not allowed"),
+        ("[" * 10_000, "users.yaml:1: not usable: the YAML is nested too deeply"),
+        (HEAD + 'users:\n- "\\x1F": null\n', "users.yaml:4: users[0]['\\x1f']: unknown field '\\x1f'"),
+        (HEAD + "users:\n- name: a\n  keySize: " + "9" * 5000, "users.yaml:5: users[0].keySize: cannot read the value"),
+        (HEAD + "users:\n- name: a\n  ttl: '²'", "users.yaml:5: users[0].ttl: invalid value '²'"),
+        (HEAD + "users:\n- name: a\n  keyType: " + "x" * 2000, "users.yaml:5: users[0].keyType: unsupported key type"),
+    ],
+)
+def test_hostile_input_gives_one_short_clean_line(text: str, expected: str) -> None:
+    import unicodedata
+
+    with pytest.raises(SchemaError) as ei:
+        usersfile.parse(text, "users.yaml")
+    msg = ei.value.message
+    assert msg.startswith(expected), msg
+    assert "\n" not in msg and len(msg) <= 300
+    assert not [c for c in msg if unicodedata.category(c) in ("Cc", "Cs")]
