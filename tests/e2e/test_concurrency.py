@@ -137,7 +137,7 @@ def test_twenty_parallel_creates_into_one_kubeconfig_lose_nothing(control_plane:
             "--context", f"{u}@{cluster}", "auth", "can-i", "create",
             "selfsubjectaccessreviews.authorization.k8s.io", kubeconfig=kc, check=False,
         )  # fmt: skip
-        return proc.stdout.strip() or proc.stderr.strip()
+        return str(proc.stdout.strip() or proc.stderr.strip())
 
     with ThreadPoolExecutor(8) as pool:
         answers = dict(zip(users, pool.map(can_i, users), strict=True))
