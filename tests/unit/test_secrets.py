@@ -224,16 +224,16 @@ def test_no_key_material_in_any_cli_output(cli: Any, env: dict[str, Any], tmp_pa
     ]
     for args in ok:
         cli(*args)
-    # failures after the key exists: rollback paths and their hints
-    for method, exc in [
-        ("approve_csr", ForbiddenError("approving CSR x: forbidden")),
-        ("create_object", ForbiddenError("creating Role dev/kubeuser:erin: forbidden")),
-        ("apply_object", UnreachableError("updating ConfigMap: the API server answered 503")),
-        ("rules_review", UnreachableError("listing what we may do in dev: timeout")),
+    # failures after the key exists: rollback paths and their hints (a failed summary is only a warning)
+    for method, exc, want in [
+        ("approve_csr", ForbiddenError("approving CSR x: forbidden"), "error: "),
+        ("create_object", ForbiddenError("creating Role dev/kubeuser:erin: forbidden"), "error: "),
+        ("apply_object", UnreachableError("updating ConfigMap: the API server answered 503"), "error: "),
+        ("rules_review", UnreachableError("listing what we may do in dev: timeout"), "warning: "),
     ]:
         gw.fail[method] = exc
         code, _, err = cli("create", "erin", "--rule", "get:pods")
-        assert code == exc.exit_code and "error: " in err
+        assert code == (0 if want == "warning: " else exc.exit_code) and want in err, err
         gw.fail.clear()
         with contextlib.suppress(SystemExit):
             cli("revoke", "erin")
@@ -294,15 +294,10 @@ def test_exceptions_carry_no_key_material(env: dict[str, Any], keys: list[bytes]
     assert exc.__context__ is None or leaks(repr(exc.__context__), keys) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hardening (kubeuser/workflows/issue.py): IssuedCertificate.key_pem is part of the dataclass repr, so "
-    "repr(CreateResult) — e.g. in a pytest assertion message or a logged object — shows the private key; "
-    "declare it with field(repr=False)",
-)
 def test_result_reprs_hold_no_key_material(env: dict[str, Any], keys: list[bytes]) -> None:
+    """A repr ends up in assertion messages, logs and debuggers: it must not show the private key."""
     res = run(env)
-    assert leaks(repr(res), keys) == []
+    assert keys and leaks(repr(res), keys) == [] and leaks(repr(res.issued), keys) == []
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa", "rsa", "ed25519"])
