@@ -7,15 +7,17 @@ one line, bounded, no raw control characters. Never another exception, and no fi
 The real CLI is driven too (``kubeuser.cli.main`` in-process, and a few ``python -m kubeuser`` runs):
 exit code 2 or 3, stderr starting with ``error:``, no traceback.
 
-Inputs that hit a *known* product bug (each has a strict-xfail test at the end of this file) are
-kept out of the random search only while the bug reproduces, so the fuzzers cover them again as
-soon as it is fixed.
+Inputs that hit a *known* product bug (each pinned by a test at the end of this file: an expected
+failure while the bug reproduces, an ordinary regression test once it is fixed) are kept out of the
+random search only while the bug reproduces, so the fuzzers cover them again as soon as it is fixed.
+``KUBEUSER_FUZZ_SCALE=10`` runs ten times as many examples.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import os
 import re
@@ -94,7 +96,10 @@ def _multiline(fn: Callable[[], object]) -> bool:
 # durations.parse: str.isdigit() accepts '²' and other non-decimal digits, and int() refuses > 4300 digits
 BUG_DURATION_DIGITS = _crashes(lambda: durations.parse("²")) or _crashes(lambda: durations.parse("9" * 5000))
 # kubeconfig.parse / usersfile.parse: PyYAML's ReaderError (e.g. a NUL byte) has a two-line message
-BUG_YAML_READER_MESSAGE = _multiline(lambda: kubeconfig.parse("a: \x00")) or _multiline(lambda: usersfile.parse("\0"))
+BUG_YAML_READER_MESSAGE = {
+    "kubeconfig": _multiline(lambda: kubeconfig.parse("a: \x00")),
+    "usersfile": _multiline(lambda: usersfile.parse("a: \x00")),
+}
 # PyYAML's own printable set (yaml/reader.py): anything else makes a ReaderError
 _YAML_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -148,8 +153,8 @@ def _bugfree_lookup_name(name: str) -> bool:
     return not (BUG_SURROGATE_NAMES and any(unicodedata.category(c) == "Cs" for c in name))
 
 
-def _bugfree_yaml(text: str) -> bool:
-    return not (BUG_YAML_READER_MESSAGE and _YAML_NON_PRINTABLE.search(text))
+def _bugfree_yaml(text: str, parser: str = "kubeconfig") -> bool:
+    return not (BUG_YAML_READER_MESSAGE[parser] and _YAML_NON_PRINTABLE.search(text))
 
 
 # ============================================================================ helpers
@@ -395,7 +400,7 @@ users_doc = st.fixed_dictionaries(
 @given(doc=users_doc)
 def test_users_files_structured(doc: dict[str, Any]) -> None:
     text = yaml.safe_dump(doc, allow_unicode=True)
-    assume(_bugfree_yaml(text) and _bugfree_users_text(text))
+    assume(_bugfree_yaml(text, "usersfile") and _bugfree_users_text(text))
     EXAMPLES["users files (structured)"] += 1
     with expect_clean_failure(ExitCode.USAGE) as failed:
         result = usersfile.parse(text, "users.yaml")
@@ -408,7 +413,7 @@ def test_users_files_structured(doc: dict[str, Any]) -> None:
 @fuzz(200)
 @given(text=st.one_of(any_text, st.text(st.sampled_from("users:-[]{}&*!|>'\"#\n\t :,?ab1"), max_size=120)))
 def test_users_files_text(text: str) -> None:
-    assume(_bugfree_yaml(text) and _bugfree_users_text(text))
+    assume(_bugfree_yaml(text, "usersfile") and _bugfree_users_text(text))
     EXAMPLES["users files (text)"] += 1
     with expect_clean_failure(ExitCode.USAGE):
         usersfile.parse(text, "users.yaml")
@@ -418,7 +423,7 @@ def test_users_files_text(text: str) -> None:
 @given(data=st.binary(max_size=200))
 def test_users_file_bytes(tmp_path: Path, data: bytes) -> None:
     with contextlib.suppress(UnicodeDecodeError):
-        assume(_bugfree_yaml(data.decode("utf-8")) and _bugfree_users_text(data.decode("utf-8")))
+        assume(_bugfree_yaml(data.decode("utf-8"), "usersfile") and _bugfree_users_text(data.decode("utf-8")))
     EXAMPLES["users files (bytes)"] += 1
     path = tmp_path / "users.yaml"
     path.write_bytes(data)
@@ -755,103 +760,188 @@ def test_cli_subprocess_sample(tmp_path: Path) -> None:
 
 
 # ============================================================================ known bugs, pinned
+#
+# Each check below fails while its product bug is there: the test is then an expected failure (strict), and
+# a plain regression test as soon as the bug is fixed (the mark is decided by running the same check).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/durations.py): '²'.isdigit() is True but int('²') "
-    "raises ValueError, and int() refuses more than 4300 digits: an internal error, not exit 2",
-)
-@pytest.mark.parametrize("text", ["²", "9" * 5000, "9" * 5000 + "s"], ids=["superscript", "5000-digits", "5000d-s"])
-def test_bug_duration_digits(text: str) -> None:
+def bug_marks(check: Callable[[], None], reason: str) -> list[pytest.MarkDecorator]:
+    try:
+        check()
+    except (Exception, pytest.fail.Exception):  # AssertionError and pytest.raises' "did not raise" included
+        return [pytest.mark.xfail(strict=True, reason=f"product bug: {reason}")]
+    return []  # fixed: an ordinary test
+
+
+def known_bug(check: Callable[[], None], reason: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    marks = bug_marks(check, reason)
+
+    def apply(fn: Callable[..., None]) -> Callable[..., None]:
+        for mark in marks:
+            fn = mark(fn)
+        return fn
+
+    return apply
+
+
+def check_duration(text: str) -> None:
     with expect_clean_failure(ExitCode.USAGE):
         durations.parse(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/kubeconfig.py, kubeuser/usersfile.py): PyYAML's "
-    "ReaderError (a NUL or other non-printable character) becomes a two-line message",
-)
-@pytest.mark.parametrize("parse", [kubeconfig.parse, usersfile.parse], ids=["kubeconfig", "usersfile"])
-def test_bug_yaml_reader_error_message(parse: Callable[[str], object]) -> None:
+def check_yaml_nul(parse: Callable[[str], object]) -> None:
     with expect_clean_failure():
         parse("a: \x00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/kubeconfig.py, kubeuser/usersfile.py): deeply nested "
-    "YAML ([[[[…, 10000 levels) raises RecursionError: an internal error",
-)
-@pytest.mark.parametrize("parse", [kubeconfig.parse, usersfile.parse], ids=["kubeconfig", "usersfile"])
-def test_bug_deeply_nested_yaml(parse: Callable[[str], object]) -> None:
+def check_yaml_deep(parse: Callable[[str], object]) -> None:
     with expect_clean_failure():
         parse("[" * 10_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/usersfile.py): the path of a problem shows an unknown key raw, so a users file "
-    "can put control characters and terminal escape sequences into the error line ('users[0].\\x1b[2J: unknown "
-    "field …')",
-)
-def test_bug_usersfile_key_with_control_characters() -> None:
+def check_usersfile_raw_key() -> None:
     with expect_clean_failure(ExitCode.USAGE):
         usersfile.parse(f'apiVersion: {usersfile.API_VERSION}\nkind: UserList\nusers:\n- "\\x1b[2J": 1\n')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/naming.py, used by show/revoke/renew): a NAME with an "
-    "undecodable byte (`kubeuser show $'\\xff'` → '\\udcff' in argv) crashes with UnicodeEncodeError "
-    "in naming.safe_id's hash instead of a usage error",
-)
-def test_bug_surrogate_in_a_looked_up_name(admin_home: Path) -> None:
-    code, _, err = run_main(["show", "--", "\udcff"])
-    assert code == ExitCode.USAGE and "internal error" not in err, err
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/durations.py, workflows/users.py …): error messages "
-    "repeat the input in full, so a 1000-character duration or name gives a 1000-character message",
-)
-@pytest.mark.parametrize("probe", ["duration", "name"])
-def test_bug_messages_echo_unbounded_input(probe: str) -> None:
+def check_surrogate_name() -> None:
     with expect_clean_failure():
-        if probe == "duration":
-            durations.parse("9" * 1000)
-        else:
-            userswf.show(FakeGateway(), "kubeuser-system", "x" * 1000)
+        registry.object_name("\udcff")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/render.py): the stderr Console keeps rich's emoji "
-    "codes on, so an error about user 'system:x:smile:' is printed as 'system❌smile:'; "
-    "use Console(..., emoji=False)",
-)
-def test_bug_error_text_is_printed_verbatim(cli_home: Path) -> None:
+def check_long_name_message() -> None:
+    with expect_clean_failure():
+        userswf.show(FakeGateway(), "kubeuser-system", "x" * 1000)
+
+
+def check_verbatim_error() -> None:
     name = "system:x:smile:"
     with pytest.raises(KubeuserError) as ei:
         naming.validate_identity(name, [])
     code, _, err = run_main(["create", "--", name])
-    assert code == 2 and err.splitlines()[0] == f"error: {ei.value.message}"
+    assert code == 2 and err.splitlines()[0] == f"error: {ei.value.message}", err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/workflows/create.py plan()): --timeout nan/inf pass "
-    "validation (`timeout <= 0` is False for nan); k8s.wait_for_certificate then fails with "
-    "ValueError/OverflowError in math.ceil",
-)
-@pytest.mark.parametrize("timeout", [float("nan"), float("inf")], ids=["nan", "inf"])
-def test_bug_timeout_nan_inf(timeout: float) -> None:
+def check_timeout(timeout: float) -> None:
     from kubeuser.workflows import create as createwf
 
     with pytest.raises(KubeuserError):
         createwf.plan(createwf.CreateOptions(name="alice", timeout=timeout), "default")
+
+
+DIGITS = "durations.py: '²'.isdigit() is True but int('²') fails, and int() refuses > 4300 digits: internal error"
+ECHO = "error messages repeat the input in full: a 1000-character duration or name, a 1000-character message"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            t, id=i, marks=bug_marks(functools.partial(check_duration, t), DIGITS if i != "1000-digits" else ECHO)
+        )
+        for t, i in (
+            ("²", "superscript"),
+            ("9" * 5000, "5000-digits"),
+            ("9" * 5000 + "s", "5000-digits-s"),
+            ("9" * 1000, "1000-digits"),
+        )
+    ],
+)
+def test_pinned_durations(text: str) -> None:
+    check_duration(text)
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        pytest.param(
+            kubeconfig.parse,
+            id="kubeconfig-nul",
+            marks=bug_marks(
+                lambda: check_yaml_nul(kubeconfig.parse),
+                "kubeconfig.py: PyYAML's ReaderError (a NUL byte) becomes a two-line message",
+            ),
+        ),
+        pytest.param(
+            usersfile.parse,
+            id="usersfile-nul",
+            marks=bug_marks(
+                lambda: check_yaml_nul(usersfile.parse),
+                "usersfile.py: PyYAML's ReaderError (a NUL byte) becomes a two-line message",
+            ),
+        ),
+    ],
+)
+def test_pinned_yaml_reader_error_is_one_line(parse: Callable[[str], object]) -> None:
+    check_yaml_nul(parse)
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        pytest.param(
+            kubeconfig.parse,
+            id="kubeconfig",
+            marks=bug_marks(
+                lambda: check_yaml_deep(kubeconfig.parse),
+                "kubeconfig.py: 10000 levels of nested YAML raise RecursionError: internal error",
+            ),
+        ),
+        pytest.param(
+            usersfile.parse,
+            id="usersfile",
+            marks=bug_marks(
+                lambda: check_yaml_deep(usersfile.parse),
+                "usersfile.py: 10000 levels of nested YAML raise RecursionError: internal error",
+            ),
+        ),
+    ],
+)
+def test_pinned_deeply_nested_yaml(parse: Callable[[str], object]) -> None:
+    check_yaml_deep(parse)
+
+
+@known_bug(check_usersfile_raw_key, "usersfile.py: an unknown key is shown raw, control characters and all")
+def test_pinned_usersfile_key_with_control_characters() -> None:
+    check_usersfile_raw_key()
+
+
+@known_bug(
+    check_surrogate_name,
+    "naming.py (show/revoke/renew): NAME with an undecodable byte (`kubeuser show $'\\xff'`) → UnicodeEncodeError",
+)
+def test_pinned_surrogate_in_a_looked_up_name(admin_home: Path) -> None:
+    check_surrogate_name()
+    code, _, err = run_main(["show", "--", "\udcff"])
+    assert code in (ExitCode.USAGE, ExitCode.NOT_FOUND) and "internal error" not in err, err
+
+
+@known_bug(check_long_name_message, ECHO)
+def test_pinned_long_name_message() -> None:
+    check_long_name_message()
+
+
+@known_bug(check_verbatim_error, "render.py: rich emoji codes are on, 'system:x:smile:' prints as 'system❌smile:'")
+def test_pinned_error_text_is_printed_verbatim() -> None:
+    check_verbatim_error()
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [
+        pytest.param(
+            t,
+            id=i,
+            marks=bug_marks(
+                functools.partial(check_timeout, t),
+                "create.py plan(): --timeout nan/inf pass validation; k8s.wait_for_certificate then fails in math.ceil",
+            ),
+        )
+        for t, i in ((float("nan"), "nan"), (float("inf"), "inf"))
+    ],
+)
+def test_pinned_timeout_must_be_finite(timeout: float) -> None:
+    check_timeout(timeout)
 
 
 # ============================================================================ report
