@@ -475,7 +475,9 @@ def test_what_is_left_is_what_the_step_implies(world: World, case_id: str) -> No
     expected = sorted(KILL_LEAVES[case.step]) if case.sig == "SIGKILL" else []  # SIGINT: rolled back
     assert kinds == expected
     if case.sig == "SIGINT":
-        assert case.temp_keys == [] and case.key_files == [], "the rollback left key files"
+        assert case.temp_keys == [], "the temporary client key outlived an interrupted run"
+        active, _ = world.state_after_faults[case.user]
+        assert bool(case.key_files) == active, "key files must exist exactly when the user does"
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -526,4 +528,6 @@ def test_zz_no_private_key_in_any_output() -> None:
     assert OUTPUTS, "no kubeuser runs were recorded"
     for text in OUTPUTS:
         assert "PRIVATE KEY" not in text
-        assert "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t" not in text  # base64 of "-----BEGIN PRIVATE KEY-----"
+        command = text.split("\n", 1)[0]
+        if " --out - " not in command + " ":  # --out - prints the user's kubeconfig (and key) by request
+            assert "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t" not in text  # base64 of "-----BEGIN PRIVATE KEY-----"
