@@ -16,7 +16,10 @@ _PART = re.compile(r"(\d+)([smhdw])")
 def parse(text: str) -> int:
     """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds."""
     t = text.strip().lower()
-    if t.isdigit():
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    if len(t) > 40:
+        raise UsageError(f"cannot read duration {shown!r}: too long", hint="use e.g. 10m, 2h, 7d, 1h30m")
+    if t.isascii() and t.isdigit():
         seconds = int(t)
     else:
         pos = 0
@@ -28,10 +31,10 @@ def parse(text: str) -> int:
             pos = m.end()
         if pos != len(t) or not t:
             raise UsageError(
-                f"cannot read duration {text[:40]!r}",
+                f"cannot read duration {shown!r}",
                 hint="use a number with a unit: 10m, 2h, 7d, 1h30m (units s, m, h, d, w)",
             )
-    return check(seconds, text)
+    return check(seconds, shown)
 
 
 def check(seconds: int, shown: str | None = None) -> int:

@@ -167,13 +167,22 @@ def parse(text: str, path: Path | str = "<kubeconfig>") -> dict[str, Any]:
     """
     try:
         doc = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; its own message spans lines
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(str(exc.character))[:12]
+        raise KubeconfigError(
+            f"kubeconfig {path}:{line}: invalid YAML: character {what} is not allowed", hint=_MALFORMED_HINT
+        ) from None
+    except RecursionError:
+        raise KubeconfigError(f"kubeconfig {path}: invalid YAML: nested too deeply", hint=_MALFORMED_HINT) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
         problem = exc.problem or exc.context or "invalid YAML"
         raise KubeconfigError(f"kubeconfig {where}: invalid YAML: {problem}", hint=_MALFORMED_HINT) from exc
     except yaml.YAMLError as exc:
-        raise KubeconfigError(f"kubeconfig {path}: invalid YAML: {exc}", hint=_MALFORMED_HINT) from exc
+        first = " ".join(str(exc).split())[:120]
+        raise KubeconfigError(f"kubeconfig {path}: invalid YAML: {first}", hint=_MALFORMED_HINT) from exc
     if doc is None:
         return {}
     validate(doc, path)

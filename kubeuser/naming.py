@@ -69,6 +69,12 @@ def _check_text(kind: str, value: str) -> None:
         )
 
 
+def check_user_name(user: str) -> str:
+    """Validate a NAME given to show/renew/revoke/run the same way create validates it (no system: rule)."""
+    _check_text("user", user)
+    return user
+
+
 def validate_identity(user: str, groups: Sequence[str], *, allow_system_names: bool = False) -> Validated:
     """Validate a user name and its groups; refuse ``system:masters`` always."""
     warnings: list[str] = []
@@ -106,7 +112,7 @@ def validate_identity(user: str, groups: Sequence[str], *, allow_system_names: b
 
 
 def _digest(value: str, n: int = 8) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:n]
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:n]
 
 
 def slug(value: str, max_len: int = 40) -> str:

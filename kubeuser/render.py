@@ -23,8 +23,13 @@ from kubeuser.progress import Step
 OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
+def console(*, stderr: bool = False, soft_wrap: bool = True) -> Console:
+    """The one way kubeuser makes a rich Console: no highlighting, no :emoji: codes (text is printed verbatim)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, emoji=False)
+
+
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return console(stderr=True)
 
 
 class ConsoleReporter:

@@ -27,6 +27,14 @@ except ImportError:  # pragma: no cover
 __all__ = ["app", "main"]
 
 
+def _safe(text: str) -> str:
+    """One short line of an unexpected exception's text, never key material."""
+    line = " ".join(text.split())
+    if "PRIVATE KEY" in line:
+        return "(message withheld: it contained key material)"
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 def _debug(argv: list[str]) -> bool:
     return "--debug" in argv or "--traceback" in argv or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
 
@@ -42,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=args, prog_name=prog, standalone_mode=False)
         code = int(rv) if isinstance(rv, int) else 0
+        if code == ExitCode.INTERRUPTED:  # typer reports Ctrl-C as a returned 130, not as an exception
+            sys.stderr.write("interrupted\n")
     except KubeuserError as exc:
         from kubeuser import render
 
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {_safe(str(exc))}\n")
         sys.stderr.write("hint: run again with --debug for a traceback and report it\n")
         code = int(ExitCode.ERROR)
     sys.stdout.flush()

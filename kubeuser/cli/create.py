@@ -173,14 +173,13 @@ def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str
 
 
 def _summary(result: object, *, to_stderr: bool) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    from kubeuser import durations
+    from kubeuser import durations, render
     from kubeuser.workflows.create import CreateResult
 
     assert isinstance(result, CreateResult)
-    c = Console(stderr=to_stderr, highlight=False, soft_wrap=True)
+    c = render.console(stderr=to_stderr)
     info = result.issued.info
     lt = result.issued.lifetime
     lines = [

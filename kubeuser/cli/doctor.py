@@ -176,13 +176,13 @@ def _counts(checks: Sequence[Any]) -> str:
 
 def _table(title: str, head: list[str], checks: Sequence[_CheckLike], tail: str) -> None:
     """A rich table on a terminal; aligned plain lines (no colour, no box) otherwise."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=False)
+    from kubeuser import render
+
+    console = render.console(soft_wrap=False)
     if not console.is_terminal:
-        from kubeuser import render
 
         width = max((len(c.id) for c in checks), default=0)
         lines = [f"{title}: {h}" if i == 0 else f"{' ' * len(title)}  {h}" for i, h in enumerate(head)]

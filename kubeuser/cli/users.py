@@ -38,10 +38,9 @@ def list_(
     if fmt != "text":
         render.out(render.dump({"users": rows}, fmt))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = render.console()
     if not rows:
         console.print("no users (kubeuser create NAME onboards one)", style=None, markup=False)
         return

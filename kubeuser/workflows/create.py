@@ -7,6 +7,7 @@ what this run created (CSR, RBAC objects, registry record) or says what is left.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,9 +73,14 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     key_type, key_size = pki.validate_key_spec(opts.key_type, opts.key_size)
     namespace = opts.namespace or default_namespace
     req = rbac.build_request(namespace, opts.rules, opts.roles, opts.cluster_roles, opts.cluster_wide)
-    if opts.timeout <= 0:
-        raise UsageError("--timeout must be positive", hint="e.g. --timeout 60")
+    check_timeout(opts.timeout)
     return Plan(v.user, v.groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings))
+
+
+def check_timeout(seconds: float) -> float:
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError("--timeout must be a positive number of seconds", hint="e.g. --timeout 60")
+    return seconds
 
 
 def kubeuser_home(env: dict[str, str] | None = None) -> Path:
@@ -270,6 +276,7 @@ def create(
     created: list[dict[str, Any]] = []
     wrote: list[Path] = []
     registry_written = False
+    complete = False  # set once the kubeconfig is written: from then on nothing is rolled back
     user_gw = gw.as_certificate(issued.cert_pem, issued.key_pem)
     try:
         with reporter.step("Prove the new identity authenticates") as s:
@@ -332,9 +339,14 @@ def create(
             standalone_yaml, s.detail = _write_kubeconfig(
                 opts, target, p, issued, destination, user_entry_name, context_name
             )
+            complete = True
 
     except BaseException as exc:
         user_gw.close()
+        if complete:  # interrupted right after the last write: the user exists and works; keep it
+            if isinstance(exc, KubeuserError):
+                exc.hint = (exc.hint + "; " if exc.hint else "") + f"user {p.user} was created completely"
+            raise
         restore = existing if registry_written else None
         leftover = _rollback(gw, issued.csr_name, created, reg, p.user, registry_written, restore, wrote)
         if isinstance(exc, KubeuserError):

@@ -96,10 +96,12 @@ def issue(
         labels=naming.managed_labels(user),
         annotations=naming.managed_annotations(user, groups),
     )
-    with reporter.step("Submit CertificateSigningRequest") as s:
-        gw.create_csr(manifest)
-        s.detail = name
+    submitted = False  # from here on, any failure or interrupt deletes the CSR we made (and only ours)
     try:
+        with reporter.step("Submit CertificateSigningRequest") as s:
+            gw.create_csr(manifest)
+            submitted = True
+            s.detail = name
         with reporter.step("Approve") as s:
             gw.approve_csr(
                 name,
@@ -122,11 +124,13 @@ def issue(
         if lifetime.message:
             reporter.warn(lifetime.message)
     except KubeuserError as exc:
-        _delete_csr_after_failure(gw, name, exc)
+        if submitted:
+            _delete_csr_after_failure(gw, name, exc)
         raise
     except BaseException:  # KeyboardInterrupt etc.: still try not to leave the CSR behind
-        with contextlib.suppress(Exception):
-            gw.delete_csr(name)
+        if submitted:
+            with contextlib.suppress(Exception):
+                gw.delete_csr(name)
         raise
     return IssuedCertificate(name, cert_pem, key_pem, info, lifetime, chain_verified=ca_pem is not None)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubeuser import kubeconfig, pki, registry
+from kubeuser import kubeconfig, naming, pki, registry
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway
@@ -81,6 +81,8 @@ def _old_key(target: Target, user: str, user_entry_name: str) -> bytes:
 
 
 def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -> RenewResult:
+    naming.check_user_name(opts.name)
+    createwf.check_timeout(opts.timeout)
     reg = registry.Registry(gw, registry.namespace_from(opts.registry_namespace))
     with reporter.step("Read registry") as s:
         version = gw.version()

@@ -81,8 +81,8 @@ class RevokeResult:
 
 
 def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter) -> RevokeResult:
+    user = naming.check_user_name(opts.name)
     reg = registry.Registry(gw, registry.namespace_from(opts.registry_namespace))
-    user = opts.name
     with reporter.step("Read registry") as s:
         found = reg.get(user)
         record = found[0] if found else None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import access, registry
+from kubeuser import access, naming, registry
 from kubeuser.errors import NotFoundError
 from kubeuser.gateway import Gateway
 
@@ -50,6 +50,7 @@ class ShowResult:
 
 
 def show(gw: Gateway, registry_namespace: str, user: str, namespace: str | None = None) -> ShowResult:
+    naming.check_user_name(user)
     found = registry.Registry(gw, registry_namespace).get(user)
     if found is None:
         raise NotFoundError(

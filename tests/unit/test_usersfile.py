@@ -229,7 +229,7 @@ def test_anchors_and_merge_keys_for_shared_settings() -> None:
         ("[" * 10_000, "users.yaml:1: not usable: the YAML is nested too deeply"),
         (HEAD + 'users:\n- "\\x1F": null\n', "users.yaml:4: users[0]['\\x1f']: unknown field '\\x1f'"),
         (HEAD + "users:\n- name: a\n  keySize: " + "9" * 5000, "users.yaml:5: users[0].keySize: cannot read the value"),
-        (HEAD + "users:\n- name: a\n  ttl: '²'", "users.yaml:5: users[0].ttl: invalid value '²'"),
+        (HEAD + "users:\n- name: a\n  ttl: '²'", "users.yaml:5: users[0].ttl: cannot read duration '²'"),
         (HEAD + "users:\n- name: a\n  keyType: " + "x" * 2000, "users.yaml:5: users[0].keyType: unsupported key type"),
     ],
 )
