@@ -535,7 +535,7 @@ def test_malformed_kubeconfigs_text(tmp_path: Path, text: str) -> None:
     with expect_clean_failure():
         kubeconfig.parse(text, "config")
     path = tmp_path / "config"
-    path.write_text(text, errors="surrogateescape")
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))  # lone surrogates: not UTF-8
     data = path.read_bytes()
     with expect_clean_failure():
         _use(path, None)
@@ -672,7 +672,7 @@ def test_cli_with_malformed_kubeconfig(cli_home: Path, doc: Any, text: str, whic
     kc = cli_home / "bad.kubeconfig"
     content = yaml.safe_dump(doc, allow_unicode=True) if which == "structured" else text
     assume(_bugfree_yaml(content))
-    kc.write_text(content, errors="surrogateescape")
+    kc.write_bytes(content.encode("utf-8", "surrogatepass"))
     try:  # only kubeconfigs that kubeuser cannot use (a usable one would need a cluster)
         _use(kc, None)
         assume(False)
