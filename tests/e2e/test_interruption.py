@@ -4,12 +4,14 @@
 itself right after that step. For every step x {SIGINT, SIGKILL} — 16 runs, each with its own HOME,
 all started at once to keep this quick — the module checks:
 
-* the process died where it was told to (SIGINT: exit 130 after the rollback; SIGKILL: -9);
+* the process died where it was told to (SIGINT: "interrupted", exit 130; SIGKILL: -9);
 * the kubeconfig is never half-written: it parses, is 0600, every earlier entry is intact, and the new
   user and context are either both there, complete, or both absent;
+* after Ctrl-C the user is all there (interrupted once the kubeconfig was written) or not at all
+  (create's rollback), with no leftover in the cluster;
 * nothing is left unreported: ``kubeuser cleanup -o json`` lists exactly the CSRs and RBAC objects a
-  kubectl query finds that belong to no active user (or carry no certificate); after SIGINT nothing
-  is left at all (create's rollback), after SIGKILL exactly what the step implies;
+  kubectl query finds that belong to no active user (or carry no certificate); after SIGKILL that is
+  exactly what the step implies;
 * re-running ``create`` completes, or fails with exit 7 naming what exists and ``--force`` completes;
 * ``kubeuser cleanup --delete`` removes the leftovers and nothing of the live users.
 """
@@ -62,85 +64,6 @@ KILL_LEAVES: dict[str, set[str]] = {
     "Record in registry": set(),  # the record is active: a user, not a leftover (re-run with --force)
     "Write kubeconfig": set(),
 }
-
-
-def interrupt_over_fake_gateway(step: str) -> dict[str, Any]:
-    """``kubeuser create`` in-process over the fake gateway, with Ctrl-C right after *step* (no cluster needed).
-
-    Decides whether the known product bugs pinned below still reproduce: their tests are expected failures
-    while they do, and ordinary tests once they are fixed.
-    """
-    import contextlib
-    import io
-    import tempfile
-
-    from fake_gateway import FakeGateway
-    from workflow_env import write_admin_kubeconfig
-
-    from kubeuser import connect, faults
-    from kubeuser.cli import main
-
-    gw = FakeGateway()
-    saved_env, saved = dict(os.environ), (connect.open_gateway, faults.after_step)
-
-    def after_step(title: str) -> None:
-        if title == step:
-            raise KeyboardInterrupt
-
-    err = io.StringIO()
-    code: Any = None
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            os.environ["HOME"] = home
-            for var in ("KUBECONFIG", "KUBEUSER_HOME", "KUBEUSER_FAULT_AFTER_STEP"):
-                os.environ.pop(var, None)
-            kc = Path(home) / ".kube" / "config"
-            write_admin_kubeconfig(kc, gw.ca_pem)
-            connect.open_gateway = lambda target: gw
-            faults.after_step = after_step
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    main(["create", "probe", "--rule", "get:pods"])
-                except SystemExit as exc:
-                    code = exc.code
-            in_kubeconfig = "probe@prod" in kc.read_text()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        connect.open_gateway, faults.after_step = saved
-    record = gw.objects.get(("ConfigMap", "kubeuser-system", "user-probe"))
-    return {
-        "code": code,
-        "err": err.getvalue(),
-        "csrs": len(gw.csrs),
-        "kubeconfig": in_kubeconfig,
-        "record": record is not None,
-    }
-
-
-_SUBMIT = interrupt_over_fake_gateway("Submit CertificateSigningRequest")
-_WRITE = interrupt_over_fake_gateway("Write kubeconfig")
-
-
-def known_bug(present: bool, reason: str) -> list[pytest.MarkDecorator]:
-    return [pytest.mark.xfail(strict=True, reason=f"product bug: {reason}")] if present else []
-
-
-BUG_SIGINT_SUBMIT = known_bug(
-    _SUBMIT["csrs"] > 0,
-    "workflows/issue.py: create_csr is outside the try that deletes the CSR on KeyboardInterrupt, so Ctrl-C right "
-    "after 'Submit CertificateSigningRequest' leaves the CSR behind (cleanup does report it)",
-)
-BUG_SIGINT_SILENT = known_bug(
-    "interrupted" not in _SUBMIT["err"],
-    "cli/__init__.py: typer >= 0.20 turns KeyboardInterrupt into Exit(130), which app(standalone_mode=False) "
-    "returns; main()'s `except (typer.Abort, KeyboardInterrupt)` never runs, so Ctrl-C exits 130 silently",
-)
-BUG_SIGINT_AFTER_KUBECONFIG = known_bug(
-    _WRITE["kubeconfig"] and not _WRITE["record"],
-    "workflows/create.py: Ctrl-C right after 'Write kubeconfig' rolls back the user in the cluster (RBAC, record, "
-    "CSR, key files) but leaves its user and context in the kubeconfig",
-)
 
 
 @dataclass
@@ -404,21 +327,14 @@ def test_the_process_died_right_after_the_step(world: World, case_id: str) -> No
         assert "Traceback" not in err and "internal error" not in err
 
 
-@pytest.mark.parametrize("sig", [pytest.param("SIGINT", marks=BUG_SIGINT_SILENT, id="all-SIGINT-cases")])
-def test_ctrl_c_says_interrupted(world: World, sig: str) -> None:
-    for case in world.cases:
-        if case.sig == sig:
-            assert case.fault is not None and "interrupted" in case.fault.err, case.id
+@pytest.mark.parametrize("case_id", [i for i in CASE_IDS if i.endswith("SIGINT")])
+def test_ctrl_c_says_interrupted(world: World, case_id: str) -> None:
+    """Regression: typer returned Ctrl-C as exit 130 and main() printed nothing."""
+    case = case_of(world, case_id)
+    assert case.fault is not None and "interrupted" in case.fault.err
 
 
-@pytest.mark.parametrize(
-    "case_id",
-    [
-        pytest.param(i, marks=BUG_SIGINT_AFTER_KUBECONFIG if i.startswith("Write kubeconfig") else [])
-        for i in CASE_IDS
-        if i.endswith("SIGINT")
-    ],
-)
+@pytest.mark.parametrize("case_id", [i for i in CASE_IDS if i.endswith("SIGINT")])
 def test_ctrl_c_leaves_the_whole_user_or_nothing(world: World, case_id: str) -> None:
     """After Ctrl-C the user is either complete (record, RBAC, kubeconfig) or not there at all."""
     case = case_of(world, case_id)
@@ -462,13 +378,7 @@ def test_cleanup_reports_every_leftover(world: World, case_id: str) -> None:
     assert listed == world.truth_after_faults[case.user]
 
 
-@pytest.mark.parametrize(
-    "case_id",
-    [
-        pytest.param(i, marks=BUG_SIGINT_SUBMIT if i == "Submit CertificateSigningRequest-SIGINT" else [])
-        for i in CASE_IDS
-    ],
-)
+@pytest.mark.parametrize("case_id", CASE_IDS)
 def test_what_is_left_is_what_the_step_implies(world: World, case_id: str) -> None:
     case = case_of(world, case_id)
     kinds = sorted(kind for kind, _ in world.truth_after_faults[case.user])
