@@ -16,7 +16,7 @@ _PART = re.compile(r"(\d+)([smhdw])")
 def parse(text: str) -> int:
     """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds."""
     t = text.strip().lower()
-    shown = text if len(text) <= 40 else text[:40] + "…"
+    shown = _shown(text)
     if len(t) > 40:
         raise UsageError(f"cannot read duration {shown!r}: too long", hint="use e.g. 10m, 2h, 7d, 1h30m")
     if t.isascii() and t.isdigit():
@@ -35,6 +35,12 @@ def parse(text: str) -> int:
                 hint="use a number with a unit: 10m, 2h, 7d, 1h30m (units s, m, h, d, w)",
             )
     return check(seconds, shown)
+
+
+def _shown(text: str) -> str:
+    """The input as it may appear in a one-line message: stripped, control characters escaped, bounded."""
+    s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text.strip())
+    return s if len(s) <= 40 else s[:40] + "…"
 
 
 def check(seconds: int, shown: str | None = None) -> int:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kubeuser import naming
-from kubeuser.errors import ConflictError
+from kubeuser.errors import ConflictError, KubeuserError
 from kubeuser.gateway import Gateway
 
 DEFAULT_NAMESPACE = "kubeuser-system"
@@ -139,8 +139,18 @@ def to_configmap(record: UserRecord, namespace: str, cert_pem: bytes | None) -> 
 
 
 def from_configmap(cm: Mapping[str, Any]) -> UserRecord:
-    raw = (cm.get("data") or {}).get(RECORD_KEY) or "{}"
-    return UserRecord.from_dict(json.loads(raw))
+    """The record a ConfigMap holds; a damaged one is a KubeuserError naming it, never a crash."""
+    meta = cm.get("metadata") or {}
+    where = f"{meta.get('namespace', '?')}/{meta.get('name', '?')}"
+    try:
+        raw = (cm.get("data") or {}).get(RECORD_KEY) or "{}"
+        return UserRecord.from_dict(json.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise KubeuserError(
+            f"registry record {where} is unreadable ({type(exc).__name__})",
+            hint=f"inspect it with `kubectl get configmap -n {meta.get('namespace', '?')} {meta.get('name', '?')} "
+            "-o yaml`; `kubeuser create NAME --force` rewrites it",
+        ) from None
 
 
 class Registry:
@@ -149,6 +159,7 @@ class Registry:
     def __init__(self, gateway: Gateway, namespace: str) -> None:
         self.gw = gateway
         self.namespace = namespace
+        self.unreadable: list[str] = []  # messages about damaged records the last list() skipped
 
     def get(self, user: str) -> tuple[UserRecord, bytes | None] | None:
         cm = self.gw.get_object("ConfigMap", object_name(user), self.namespace)
@@ -159,7 +170,15 @@ class Registry:
 
     def list(self) -> list[UserRecord]:
         cms = self.gw.list_objects("ConfigMap", self.namespace, naming.MANAGED_SELECTOR)
-        records = [from_configmap(cm) for cm in cms if RECORD_KEY in (cm.get("data") or {})]
+        records: list[UserRecord] = []
+        self.unreadable = []
+        for cm in cms:
+            if RECORD_KEY not in (cm.get("data") or {}):
+                continue
+            try:
+                records.append(from_configmap(cm))
+            except KubeuserError as exc:
+                self.unreadable.append(exc.message)  # one damaged record must not hide the others
         return sorted(records, key=lambda r: r.user)
 
     def ensure_namespace(self) -> None:

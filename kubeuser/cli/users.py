@@ -33,7 +33,10 @@ def list_(
 
     fmt = check_output(output)
     with connected(kubeconfig, context) as (_target, gw):
-        records = wf.list_users(gw, registry.namespace_from(registry_namespace))
+        reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
+        records = reg.list()
+    for problem in reg.unreadable:
+        render.ConsoleReporter().warn(problem)
     rows = [wf.summary(r) for r in records]
     if fmt != "text":
         render.out(render.dump({"users": rows}, fmt))

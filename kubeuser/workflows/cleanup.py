@@ -149,7 +149,7 @@ def record_statuses(gw: Gateway, registry_namespace: str) -> tuple[dict[str, str
         try:
             rec = registry.from_configmap(cm)
             statuses[rec.user] = rec.status
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KubeuserError, ValueError, KeyError, TypeError, AttributeError):
             user = _user_of(cm)
             if user is not None:
                 statuses[user] = "active"

@@ -277,8 +277,9 @@ def create(
     wrote: list[Path] = []
     registry_written = False
     complete = False  # set once the kubeconfig is written: from then on nothing is rolled back
-    user_gw = gw.as_certificate(issued.cert_pem, issued.key_pem)
+    user_gw: Gateway | None = None
     try:
+        user_gw = gw.as_certificate(issued.cert_pem, issued.key_pem)
         with reporter.step("Prove the new identity authenticates") as s:
             try:
                 identity = user_gw.whoami()
@@ -342,7 +343,8 @@ def create(
             complete = True
 
     except BaseException as exc:
-        user_gw.close()
+        if user_gw is not None:
+            user_gw.close()
         if complete:  # interrupted right after the last write: the user exists and works; keep it
             if isinstance(exc, KubeuserError):
                 exc.hint = (exc.hint + "; " if exc.hint else "") + f"user {p.user} was created completely"
@@ -354,6 +356,7 @@ def create(
         raise
 
     # The user exists and works from here on: a failing summary is reported, never rolled back.
+    assert user_gw is not None
     access: list[str] = []
     late_warnings: list[str] = []
     try:

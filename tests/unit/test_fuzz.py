@@ -52,27 +52,6 @@ def fuzz(examples: int) -> settings:
     return settings(FUZZ, max_examples=max(1, int(examples * SCALE)))
 
 
-# ============================================================================ open product bugs (probed)
-
-
-def _message_of(fn: Callable[[], object]) -> str:
-    try:
-        fn()
-    except KubeuserError as exc:
-        return exc.message
-    return ""
-
-
-# durations.check shows the input *raw*: a valid duration with surrounding white space ("5s\n", "0\x85") gives
-# a two-line message or one with a control character. Self-removing: the gate and the expected failure below
-# disappear as soon as the probe stops reproducing it.
-BUG_DURATION_RAW_ECHO = "\n" in _message_of(lambda: durations.parse("5s\n"))
-
-
-def _open_bug_duration(text: str) -> bool:
-    return BUG_DURATION_RAW_ECHO and text != text.strip()
-
-
 # ============================================================================ helpers
 
 
@@ -215,7 +194,6 @@ def test_user_and_group_names(user: str, groups: list[str], allow_system: bool) 
 @fuzz(400)
 @given(text=durations_text)
 def test_durations(text: str) -> None:
-    assume(not _open_bug_duration(text))
     EXAMPLES["durations"] += 1
     with expect_clean_failure(ExitCode.USAGE) as failed:
         seconds = durations.parse(text)
@@ -527,7 +505,7 @@ def create_args(draw: st.DrawFn) -> list[str]:
         args += ["-g", g]
     lifetime = draw(st.sampled_from(["none", "ttl", "days", "both"]))
     if lifetime in ("ttl", "both"):
-        args += ["--ttl", draw(durations_text.filter(lambda s: len(s) < 100 and not _open_bug_duration(s)))]
+        args += ["--ttl", draw(durations_text.filter(lambda s: len(s) < 100))]
     if lifetime in ("days", "both"):
         args += ["--days", draw(st.one_of(st.integers(-10, 10**6).map(str), _opt))]
     for r in draw(st.lists(rules_text, max_size=2)):
@@ -681,16 +659,10 @@ def test_regression_durations(text: str) -> None:
     assert failed
 
 
-_RAW_ECHO = pytest.mark.xfail(
-    strict=True,
-    reason="product bug (kubeuser/durations.py): check() shows the raw input; show repr(text) or the stripped text",
-)
-
-
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(t, id=i, marks=[_RAW_ECHO] if BUG_DURATION_RAW_ECHO else [])
+        pytest.param(t, id=i)
         for t, i in (("5s\n", "trailing-newline"), ("0\x85", "trailing-NEL"), ("99999999999999999999\t", "tab"))
     ],
 )

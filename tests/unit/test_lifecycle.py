@@ -156,3 +156,19 @@ def test_renew_unknown_or_revoked(env: dict[str, Any]) -> None:
     with pytest.raises(ConflictError) as ei:
         renewwf.renew(renewwf.RenewOptions("user01"), connect.resolve(None, None), gw, RecordingReporter())
     assert "revoked" in ei.value.message
+
+
+def test_a_damaged_record_does_not_hide_the_others(env: dict[str, Any]) -> None:
+    from kubeuser import registry
+    from kubeuser.errors import KubeuserError
+
+    gw: FakeGateway = env["gw"]
+    run(env)
+    run(env, name="user02")
+    gw.objects[("ConfigMap", REG, "user-user01")]["data"]["record.json"] = "{not json"
+    reg = registry.Registry(gw, REG)
+    assert [r.user for r in reg.list()] == ["user02"]
+    assert reg.unreadable == ["registry record kubeuser-system/user-user01 is unreadable (JSONDecodeError)"]
+    with pytest.raises(KubeuserError) as ei:
+        userswf.show(gw, REG, "user01")
+    assert "unreadable" in ei.value.message and "kubectl get configmap" in (ei.value.hint or "")
