@@ -183,9 +183,7 @@ def report(results: dict[str, object], write_docs: bool) -> None:
     print(table)
     print(json.dumps(results, indent=1, default=str), file=sys.stderr)
     if write_docs:
-        machine = (
-            f"{platform.node()} — {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        )
+        machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         with (REPO / "docs" / "benchmarks.md").open("a") as fh:
             fh.write(f"\n## Run of {stamp}\n\nMachine: {machine}; local control plane v1.20.2.\n\n{table}")
