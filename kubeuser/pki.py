@@ -131,7 +131,7 @@ def generate_key(key_type: KeyType = "ecdsa", key_size: int | None = None) -> Pr
 
 
 def key_to_pem(key: PrivateKey) -> bytes:
-    """Serialise *key* as unencrypted PKCS#8 PEM (``-----BEGIN PRIVATE KEY-----``)."""
+    """Serialise *key* as unencrypted PKCS#8 PEM (a ``BEGIN PRIVATE KEY`` block)."""
     return key.private_bytes(
         encoding=serialization.Encoding.PEM,
         format=serialization.PrivateFormat.PKCS8,
@@ -151,7 +151,7 @@ def load_key_pem(data: bytes) -> PrivateKey:
         raise UsageError("private key must be PEM bytes")
     raw = bytes(data)
     problem: str | None = None
-    hint = "expected an unencrypted PEM private key ('-----BEGIN PRIVATE KEY-----', RSA or EC)"
+    hint = "expected an unencrypted PEM private key (a 'BEGIN PRIVATE KEY' block, RSA or EC)"
     key: object = None
     try:
         key = serialization.load_pem_private_key(raw, password=None)
