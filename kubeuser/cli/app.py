@@ -68,6 +68,38 @@ RegistryNsOpt = Annotated[
 ]
 
 
+# Identity and access options shared by create and run -------------------------------------------
+GroupOpt = Annotated[
+    list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
+]
+RuleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rule", help="VERBS:RESOURCES[:APIGROUP] for a Role kubeuser:NAME; repeatable.", show_default=False),
+]
+RoleOpt = Annotated[
+    list[str] | None, typer.Option("--role", help="Bind an existing Role in the namespace.", show_default=False)
+]
+ClusterRoleOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--clusterrole",
+        help="Bind a ClusterRole in the namespace (or cluster-wide with --cluster-wide).",
+        show_default=False,
+    ),
+]
+ClusterWideOpt = Annotated[bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")]
+KeyTypeOpt = Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")]
+KeySizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--key-size", help="ECDSA 256|384 (default 256), RSA 2048|3072|4096 (default 2048).", show_default=False
+    ),
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
+]
+
+
 def check_output(fmt: str) -> str:
     from kubeuser.errors import UsageError
     from kubeuser.render import OUTPUT_FORMATS

@@ -7,12 +7,20 @@ from typing import Annotated
 import typer
 
 from kubeuser.cli.app import (
+    ClusterRoleOpt,
+    ClusterWideOpt,
     ContextOpt,
     DebugOpt,
+    GroupOpt,
+    KeySizeOpt,
+    KeyTypeOpt,
     KubeconfigOpt,
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RoleOpt,
+    RuleOpt,
+    TimeoutOpt,
     app,
     check_output,
 )
@@ -30,9 +38,7 @@ EPILOG = """Examples:
 @app.command(epilog=EPILOG)
 def create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name: the certificate's CN and the RBAC subject.")],
-    group: Annotated[
-        list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
-    ] = None,
+    group: GroupOpt = None,
     days: Annotated[
         int | None, typer.Option("--days", help="Certificate lifetime in days (default 30).", show_default=False)
     ] = None,
@@ -43,33 +49,12 @@ def create(
         ),
     ] = None,
     namespace: NamespaceOpt = None,
-    rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rule", help="VERBS:RESOURCES[:APIGROUP] for a Role kubeuser:NAME; repeatable.", show_default=False
-        ),
-    ] = None,
-    role: Annotated[
-        list[str] | None, typer.Option("--role", help="Bind an existing Role in the namespace.", show_default=False)
-    ] = None,
-    clusterrole: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--clusterrole",
-            help="Bind a ClusterRole in the namespace (or cluster-wide with --cluster-wide).",
-            show_default=False,
-        ),
-    ] = None,
-    cluster_wide: Annotated[
-        bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")
-    ] = False,
-    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")] = "ecdsa",
-    key_size: Annotated[
-        int | None,
-        typer.Option(
-            "--key-size", help="ECDSA 256|384 (default 256), RSA 2048|3072|4096 (default 2048).", show_default=False
-        ),
-    ] = None,
+    rule: RuleOpt = None,
+    role: RoleOpt = None,
+    clusterrole: ClusterRoleOpt = None,
+    cluster_wide: ClusterWideOpt = False,
+    key_type: KeyTypeOpt = "ecdsa",
+    key_size: KeySizeOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     out: Annotated[
@@ -94,9 +79,7 @@ def create(
         bool, typer.Option("--dry-run", help="Print the CSR and RBAC manifests; change nothing.")
     ] = False,
     output: OutputOpt = "text",
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
-    ] = 60.0,
+    timeout: TimeoutOpt = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:

@@ -183,7 +183,6 @@ def _table(title: str, head: list[str], checks: Sequence[_CheckLike], tail: str)
 
     console = render.console(soft_wrap=False)
     if not console.is_terminal:
-
         width = max((len(c.id) for c in checks), default=0)
         lines = [f"{title}: {h}" if i == 0 else f"{' ' * len(title)}  {h}" for i, h in enumerate(head)]
         lines.append("")

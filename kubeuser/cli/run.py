@@ -6,7 +6,22 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, NamespaceOpt, RegistryNsOpt, app
+from kubeuser.cli.app import (
+    ClusterRoleOpt,
+    ClusterWideOpt,
+    ContextOpt,
+    DebugOpt,
+    GroupOpt,
+    KeySizeOpt,
+    KeyTypeOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    RegistryNsOpt,
+    RoleOpt,
+    RuleOpt,
+    TimeoutOpt,
+    app,
+)
 
 EPILOG = """Examples:
 
@@ -29,43 +44,20 @@ def run(
         list[str] | None,
         typer.Argument(metavar="CMD", help="The command and its arguments, after --.", show_default=False),
     ] = None,
-    group: Annotated[
-        list[str] | None, typer.Option("-g", "--group", help="Group (certificate O); repeatable.", show_default=False)
-    ] = None,
+    group: GroupOpt = None,
     ttl: Annotated[
         str, typer.Option("--ttl", help="Certificate lifetime (at least 10m); the user is revoked when CMD ends.")
     ] = "15m",
     namespace: NamespaceOpt = None,
-    rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rule", help="VERBS:RESOURCES[:APIGROUP] for a Role kubeuser:NAME; repeatable.", show_default=False
-        ),
-    ] = None,
-    role: Annotated[
-        list[str] | None, typer.Option("--role", help="Bind an existing Role in the namespace.", show_default=False)
-    ] = None,
-    clusterrole: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--clusterrole",
-            help="Bind a ClusterRole in the namespace (or cluster-wide with --cluster-wide).",
-            show_default=False,
-        ),
-    ] = None,
-    cluster_wide: Annotated[
-        bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")
-    ] = False,
-    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")] = "ecdsa",
-    key_size: Annotated[
-        int | None,
-        typer.Option("--key-size", help="ECDSA 256|384, RSA 2048|3072|4096.", show_default=False),
-    ] = None,
+    rule: RuleOpt = None,
+    role: RoleOpt = None,
+    clusterrole: ClusterRoleOpt = None,
+    cluster_wide: ClusterWideOpt = False,
+    key_type: KeyTypeOpt = "ecdsa",
+    key_size: KeySizeOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
-    ] = 60.0,
+    timeout: TimeoutOpt = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
