@@ -574,13 +574,7 @@ class K8sGateway:
         subresource: str | None = None,
         name: str | None = None,
     ) -> bool:
-        attrs: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
-        if namespace:
-            attrs["namespace"] = namespace
-        if subresource:
-            attrs["subresource"] = subresource
-        if name:
-            attrs["name"] = name
+        attrs = _resource_attributes(verb, resource, group, namespace, subresource, name)
         body = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
@@ -619,12 +613,7 @@ class K8sGateway:
         group: str = "",
         namespace: str | None = None,
     ) -> bool:
-        res, _, sub = resource.partition("/")
-        attrs: dict[str, Any] = {"verb": verb, "resource": res, "group": group}
-        if sub:
-            attrs["subresource"] = sub
-        if namespace:
-            attrs["namespace"] = namespace
+        attrs = _resource_attributes(verb, resource, group, namespace)
         body = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SubjectAccessReview",
@@ -641,6 +630,26 @@ class K8sGateway:
 
 
 # helpers --------------------------------------------------------------------------------------
+
+
+def _resource_attributes(
+    verb: str,
+    resource: str,
+    group: str,
+    namespace: str | None,
+    subresource: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """ResourceAttributes of an access review; ``pods/exec`` is resource ``pods``, subresource ``exec``."""
+    res, _, sub = resource.partition("/")
+    attrs: dict[str, Any] = {"verb": verb, "resource": res, "group": group}
+    if subresource or sub:
+        attrs["subresource"] = subresource or sub
+    if namespace:
+        attrs["namespace"] = namespace
+    if name:
+        attrs["name"] = name
+    return attrs
 
 
 def _tune(configuration: Any) -> None:
