@@ -5,7 +5,7 @@ Walks the click command tree that typer builds (``typer.main.get_command(app)``)
 and sub-command, its usage, help, arguments and options with defaults, plus the exit-code table
 from :class:`kubeuser.errors.ExitCode`. New commands appear without touching this script.
 
-    python tools/gen_cli_reference.py           # (re)write docs/reference/cli.md
+    python tools/gen_cli_reference.py           # (re)write docs/reference/cli.md and kubeuser/cli/roothelp.py
     python tools/gen_cli_reference.py --check   # exit 1 if the committed file is stale
     python tools/gen_cli_reference.py --stdout  # print instead of writing
 
@@ -25,11 +25,13 @@ import sys
 import textwrap
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reference" / "cli.md"
+ROOT_HELP = ROOT / "kubeuser" / "cli" / "roothelp.py"
+ROOT_HELP_WIDTH = 78  # what click formats to on any terminal ≥ 80 columns, and when not a terminal
 PROG = "kubeuser"
 REGENERATE = "python tools/gen_cli_reference.py"
 
@@ -49,7 +51,7 @@ _PY_TYPES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: 
 def _import_app() -> Any:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from kubeuser.cli import app
+    from kubeuser.cli.app import app
 
     return app
 
@@ -186,7 +188,7 @@ def _visible(params: list[Any]) -> list[Any]:
 
 def _subcommands(cmd: Any) -> list[tuple[str, Any]]:
     commands = getattr(cmd, "commands", None)
-    if not isinstance(commands, dict):
+    if not isinstance(commands, Mapping):  # the root's is kubeuser's lazy mapping, not a dict
         return []
     return sorted(((n, c) for n, c in commands.items() if not getattr(c, "hidden", False)), key=lambda nc: nc[0])
 
@@ -346,25 +348,56 @@ def render() -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------------ root help
+def root_help_text(prog: str = PROG, width: int = ROOT_HELP_WIDTH) -> str:
+    """``PROG --help`` exactly as typer/click print it at ``width`` (what the user would see)."""
+    import typer
+
+    root = root_command()
+    with typer.Context(root, info_name=prog, terminal_width=width, **root.context_settings) as ctx:
+        return str(root.get_help(ctx)) + "\n"
+
+
+def render_root_help() -> str:
+    text = root_help_text()
+    assert '"""' not in text and "\\" not in text, "the root help needs escaping in roothelp.py"
+    return "\n".join(
+        [
+            "# GENERATED FILE, do not edit. Source: the kubeuser CLI itself (typer's rendering of the root help).",
+            f"# Regenerate with: {REGENERATE}",
+            '"""``kubeuser --help``, pre-rendered so that it prints without importing typer (issue 8: start time).',
+            "",
+            "Used by :func:`kubeuser.cli.root_help` when the help width is :data:`WIDTH`; tests/unit/test_cli_table.py",
+            "checks it equals what typer prints.",
+            '"""',
+            "",
+            f'PROG = "{PROG}"',
+            f"WIDTH = {ROOT_HELP_WIDTH}",
+            f'TEXT = """\\\n{text}"""',
+            "",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--check", action="store_true", help="exit 1 if the output file is out of date")
     ap.add_argument("--stdout", action="store_true", help="print to stdout instead of writing the file")
     ap.add_argument("-o", "--output", type=pathlib.Path, default=OUTPUT, help=f"default: {OUTPUT.relative_to(ROOT)}")
     ns = ap.parse_args(argv)
-    text = render()
+    outputs = [(ns.output, render()), (ROOT_HELP, render_root_help())]
     if ns.stdout:
-        sys.stdout.write(text)
+        sys.stdout.write(outputs[0][1])
         return 0
     if ns.check:
-        current = ns.output.read_text(encoding="utf-8") if ns.output.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{ns.output} is out of date: run `{REGENERATE}` and commit the result\n")
-            return 1
-        return 0
-    ns.output.parent.mkdir(parents=True, exist_ok=True)
-    ns.output.write_text(text, encoding="utf-8")
-    sys.stderr.write(f"wrote {ns.output}\n")
+        stale = [path for path, text in outputs if (path.read_text(encoding="utf-8") if path.exists() else "") != text]
+        for path in stale:
+            sys.stderr.write(f"{path} is out of date: run `{REGENERATE}` and commit the result\n")
+        return 1 if stale else 0
+    for path, text in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        sys.stderr.write(f"wrote {path}\n")
     return 0
 
 

@@ -1,30 +1,16 @@
 """The command line: parse, call a workflow, render. Errors become exit codes at one place: :func:`main`.
 
-Command modules import heavy dependencies (cryptography, yaml, kubernetes) inside the command
-function, so ``kubeuser --help`` and ``--version`` stay fast.
+Importing this package is cheap (no typer): ``kubeuser --help`` is answered from
+:mod:`kubeuser.cli.roothelp`, and :mod:`kubeuser.cli.app` builds only the command that runs. Command
+modules import heavy dependencies (cryptography, yaml, kubernetes) inside the command function.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import sys
 
-from kubeuser.cli.app import app
-from kubeuser.errors import ExitCode, KubeuserError
-
-# Each module of this package (but app) registers its command(s) on `app` when imported.
-for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _mod != "app":
-        importlib.import_module(f"{__name__}.{_mod}")
-
-try:  # typer ≥ 0.20 vendors click
-    from typer._click.exceptions import ClickException  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
-
-__all__ = ["app", "main"]
+__all__ = ["main"]
 
 
 def _safe(text: str) -> str:
@@ -39,13 +25,55 @@ def _debug(argv: list[str]) -> bool:
     return "--debug" in argv or "--traceback" in argv or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
 
 
+def prog_name() -> str:
+    """``kubectl user`` when run as the kubectl plugin, else ``kubeuser``."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubeuser"
+    return "kubectl user" if prog == "kubectl-user" else "kubeuser"
+
+
+def _help_width() -> int:
+    """The width click formats help to: ``min(columns, 80) - 2``, columns as :func:`shutil.get_terminal_size`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(min(columns or 80, 80) - 2, 50)
+
+
+def root_help(prog: str) -> str | None:
+    """The root ``--help`` pre-rendered by typer itself (see :mod:`kubeuser.cli.roothelp`), or None when this
+    terminal needs a different width and typer must render it."""
+    from kubeuser.cli import roothelp
+
+    if _help_width() != roothelp.WIDTH or os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"):
+        return None  # typer words the completion options differently then
+    return roothelp.TEXT.replace(roothelp.PROG, prog, 1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``kubeuser`` and ``kubectl-user``: the one boundary that maps errors to exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = prog_name()
+    if args in (["--help"], ["-h"]) and (text := root_help(prog)) is not None:
+        sys.stdout.write(text)  # without importing typer: the fast path of issue 8
+        sys.stdout.flush()
+        sys.exit(0)
+
     import typer
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubeuser"
-    prog = "kubectl user" if prog == "kubectl-user" else "kubeuser"
+    from kubeuser.cli.app import app
+    from kubeuser.errors import ExitCode, KubeuserError
+
+    try:  # typer ≥ 0.20 vendors click
+        from typer._click.exceptions import ClickException  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
+
     debug = _debug(args)
     try:
         rv = app(args=args, prog_name=prog, standalone_mode=False)

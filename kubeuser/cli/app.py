@@ -2,13 +2,85 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 import typer
+import typer.core
+import typer.main
 
 from kubeuser import __version__
+from kubeuser.cli.commands import BY_NAME, COMMANDS
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The root group's ``commands``: names come from the command table; a command's module is imported
+    and its click object built only when that command is looked up (run, ``CMD --help``, completion)."""
+
+    def __init__(self, group: LazyGroup) -> None:
+        self._group = group
+        self._built: dict[str, Any] = {}
+
+    def _build(self, name: str) -> Any:
+        entry = BY_NAME[name]
+        importlib.import_module(f"kubeuser.cli.{entry.module}")
+        for info in app.registered_commands:
+            callback = info.callback
+            if callback is not None and (info.name or typer.main.get_command_name(callback.__name__)) == name:
+                command = typer.main.get_command_from_info(
+                    info,
+                    pretty_exceptions_short=app.pretty_exceptions_short,
+                    rich_markup_mode=self._group.rich_markup_mode,
+                )
+                return command
+        raise LookupError(f"kubeuser.cli.{entry.module} does not define the command {name!r}")
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in BY_NAME:
+                raise KeyError(name)
+            self[name] = self._build(name)
+        return self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in BY_NAME or name in self._built
+
+    def __iter__(self) -> Iterator[str]:
+        yield from BY_NAME
+        yield from (n for n in self._built if n not in BY_NAME)
+
+    def __len__(self) -> int:
+        return len(BY_NAME) + sum(1 for n in self._built if n not in BY_NAME)
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name in BY_NAME:
+            command.short_help = BY_NAME[name].summary  # the table's words, wherever the command was built
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The root command: lists commands from :data:`kubeuser.cli.commands.COMMANDS` and builds only the one
+    that runs. typer would otherwise import every command module and convert all their options (~150) into
+    click objects on every start; see docs/benchmarks.md."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        lazy = _LazyCommands(self)
+        lazy.update(self.commands)
+        self.commands = lazy
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list of the root help, from the table's summaries (builds no command)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(c.name, c.summary) for c in COMMANDS])
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="kubeuser",
     help="Onboard Kubernetes users with X.509 client certificates: key, CSR, approval, kubeconfig, RBAC "
     "and proof, in one command.",

@@ -125,7 +125,8 @@ def test_help_of_every_command_does_not_import_kubernetes() -> None:
         """
         import contextlib, io, json, sys
         import typer.main
-        from kubeuser.cli import app, main
+        from kubeuser.cli import main
+        from kubeuser.cli.app import app
 
         def walk(cmd, path):
             yield path
