@@ -8,6 +8,10 @@ configuration. Requests carry plain JSON dicts; responses come back as dicts.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import copy
 import json
 import math
 import os
@@ -161,6 +165,89 @@ def _short(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+class SecretFiles:
+    """File paths for PEM data that exists only in memory.
+
+    The TLS stack (``ssl.SSLContext.load_cert_chain``) reads client keys from a path. On Linux the
+    path is ``/proc/self/fd/N`` of a ``memfd``: nothing is written to disk, and the data disappears
+    with the process even when it is killed with SIGKILL. Elsewhere (or without /proc) it is a 0600
+    file in a private 0700 temp dir, removed by :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self._fds: list[int] = []
+        self._dir: str | None = None
+
+    def path(self, name: str, data: bytes) -> str:
+        memfd_create = getattr(os, "memfd_create", None)
+        if memfd_create is not None:
+            try:
+                fd = memfd_create(f"kubeuser-{name}", getattr(os, "MFD_CLOEXEC", 1))
+            except OSError:
+                fd = -1
+            if fd >= 0:
+                self._fds.append(fd)
+                _write_all(fd, data)
+                path = f"/proc/self/fd/{fd}"
+                if os.path.isfile(path):
+                    return path
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="kubeuser-")
+            os.chmod(self._dir, 0o700)
+        path = os.path.join(self._dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        return path
+
+    def inline_data_as_files(self, config: dict[str, Any], context: str) -> dict[str, Any]:
+        """A copy of ``config`` where the context's inline ``client-key-data``, ``client-certificate-data``
+        and ``certificate-authority-data`` are paths from :meth:`path`. The official client would
+        otherwise copy them (the private key too) into ``$TMPDIR`` until the process exits."""
+        config = copy.deepcopy(config)
+        ctx = _ctx(config, context)
+        user, cluster = str(ctx.get("user", "")), str(ctx.get("cluster", ""))
+        targets = (
+            (f"user {user!r}", _entry(config, "users", user), ("client-key", "client-certificate")),
+            (f"cluster {cluster!r}", _entry(config, "clusters", cluster), ("certificate-authority",)),
+        )
+        for where, entry, keys in targets:
+            for key in keys:
+                data = entry.get(f"{key}-data")
+                if not isinstance(data, str) or not data:
+                    continue
+                try:
+                    raw = base64.b64decode("".join(data.split()), validate=True)  # newlines are fine, as in kubectl
+                except (binascii.Error, ValueError):
+                    self.close()
+                    raise KubeconfigError(
+                        f"{key}-data of {where} is not valid base64",
+                        hint="re-create the entry, e.g. kubectl config set-credentials --embed-certs",
+                    ) from None
+                entry[key] = self.path(key, raw)
+                del entry[f"{key}-data"]
+        return config
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+        if self._dir is not None:
+            for n in os.listdir(self._dir):
+                os.unlink(os.path.join(self._dir, n))
+            os.rmdir(self._dir)
+            self._dir = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class K8sGateway:
     """A Gateway over one kubernetes ``ApiClient``."""
 
@@ -189,14 +276,16 @@ class K8sGateway:
     def from_config_dict(cls, config: dict[str, Any], context: str, *, ca_pem: bytes | None) -> K8sGateway:
         """Build from a (minimal) kubeconfig dict; supports every auth the official client does."""
         configuration = k8s_client.Configuration()
+        files = SecretFiles()
         try:
             k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
-                config_dict=config,
+                config_dict=files.inline_data_as_files(config, context),
                 context=context,
                 client_configuration=configuration,
                 persist_config=False,
             )
         except k8s_config.ConfigException as exc:
+            files.close()
             raise KubeconfigError(
                 f"cannot use context {context!r}: {_short(str(exc))}",
                 hint="check the context's cluster and user entries (kubectl config view --minify)",
@@ -210,31 +299,18 @@ class K8sGateway:
             ca_pem=ca_pem,
             verify=bool(configuration.verify_ssl),
             tls_server_name=cluster.get("tls-server-name"),
+            cleanup=files.close,
         )
 
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> K8sGateway:
-        """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (kept in a private temp dir)."""
-        tmp = tempfile.mkdtemp(prefix="kubeuser-")
-        os.chmod(tmp, 0o700)
-
-        def write(name: str, data: bytes) -> str:
-            path = os.path.join(tmp, name)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            return path
-
-        def cleanup() -> None:
-            for n in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, n))
-            os.rmdir(tmp)
-
+        """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (held in memory: :class:`SecretFiles`)."""
+        files = SecretFiles()
         configuration = k8s_client.Configuration()
         configuration.host = self._server
-        configuration.cert_file = write("client.crt", cert_pem)
-        configuration.key_file = write("client.key", key_pem)
+        configuration.cert_file = files.path("client.crt", cert_pem)
+        configuration.key_file = files.path("client.key", key_pem)
         if self._ca_pem:
-            configuration.ssl_ca_cert = write("ca.crt", self._ca_pem)
+            configuration.ssl_ca_cert = files.path("ca.crt", self._ca_pem)
         configuration.verify_ssl = self._verify
         if self._tls_server_name:
             configuration.tls_server_name = self._tls_server_name
@@ -245,7 +321,7 @@ class K8sGateway:
             ca_pem=self._ca_pem,
             verify=self._verify,
             tls_server_name=self._tls_server_name,
-            cleanup=cleanup,
+            cleanup=files.close,
         )
 
     @property

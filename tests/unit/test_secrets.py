@@ -147,24 +147,82 @@ def test_private_key_write_is_0600_even_under_umask_0_and_replaces_atomically(tm
     assert sorted(p.name for p in target.parent.iterdir()) == ["client.key"]  # no temp file left
 
 
-def test_gateway_for_the_new_certificate_keeps_its_key_private_and_removes_it(tmp_path: Path) -> None:
-    gw: FakeGateway = FakeGateway()
-    key = pki.generate_key()
-    config = {
+def _config(user: dict[str, Any], cluster_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1", **(cluster_extra or {})}}],
+        "users": [{"name": "u", "user": user}],
         "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
     }
-    admin = k8s.K8sGateway.from_config_dict(config, "x", ca_pem=gw.ca_pem)
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$TMPDIR for this test: anything kubeuser or the kubernetes client writes there is seen."""
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+def _files_with_keys(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="memfd_create is Linux-only (the fallback is tested below)")
+def test_keys_for_tls_live_in_memfds_never_on_disk(private_tmp: Path) -> None:
+    gw: FakeGateway = FakeGateway()
+    admin_key = pki.key_to_pem(pki.generate_key())
+    user_key = pki.key_to_pem(pki.generate_key())
+    inline = {"client-key-data": base64.b64encode(admin_key).decode(), "client-certificate-data": "bm90IGEgY2VydA=="}
+    admin = k8s.K8sGateway.from_config_dict(
+        _config(inline, {"certificate-authority-data": base64.b64encode(gw.ca_pem).decode()}), "x", ca_pem=gw.ca_pem
+    )
+    user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", user_key)
+    paths = {
+        "admin key": admin._api.configuration.key_file,
+        "admin ca": admin._api.configuration.ssl_ca_cert,
+        "user key": user_gw._api.configuration.key_file,
+    }
+    for what, path in paths.items():
+        assert path.startswith("/proc/self/fd/"), (what, path)
+    assert Path(paths["admin key"]).read_bytes() == admin_key
+    assert Path(paths["user key"]).read_bytes() == user_key
+    assert Path(paths["admin ca"]).read_bytes() == gw.ca_pem
+    assert _files_with_keys(private_tmp) == []  # the kubernetes client did not copy the inline key to $TMPDIR
+    user_gw.close()
+    admin.close()
+    for path in paths.values():
+        assert not os.path.exists(path)  # the fds are closed: the data is gone
+
+
+def test_without_memfd_keys_go_to_a_private_temp_dir_removed_on_close(
+    private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    gw: FakeGateway = FakeGateway()
+    admin = k8s.K8sGateway.from_config_dict(_config({"token": "t"}), "x", ca_pem=gw.ca_pem)
     with umask(0):
-        user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", pki.key_to_pem(key))
+        user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", pki.key_to_pem(pki.generate_key()))
     key_file = Path(user_gw._api.configuration.key_file)
+    assert key_file.parent.parent == private_tmp
     assert mode(key_file) == 0o600 and mode(key_file.parent) == 0o700
     user_gw.close()
     admin.close()
-    assert not key_file.parent.exists()
+    assert not key_file.parent.exists() and _files_with_keys(private_tmp) == []
+
+
+def test_inline_data_that_is_not_base64_is_a_kubeconfig_error(private_tmp: Path) -> None:
+    key = base64.b64encode(pki.key_to_pem(pki.generate_key())).decode()
+    config = _config({"client-key-data": key, "client-certificate-data": "%%% not base64"})
+    with pytest.raises(KubeuserError) as exc:
+        k8s.K8sGateway.from_config_dict(config, "x", ca_pem=None)
+    assert exc.value.exit_code == 3  # KubeconfigError: one line, with a hint
+    assert str(exc.value) == "client-certificate-data of user 'u' is not valid base64" and exc.value.hint
+    assert key not in str(exc.value) and _files_with_keys(private_tmp) == []
 
 
 def test_registry_and_csrs_hold_no_private_key(env: dict[str, Any], keys: list[bytes]) -> None:
