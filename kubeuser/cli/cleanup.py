@@ -8,11 +8,15 @@ import typer
 
 from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
 
+DELETE_MIN_AGE = "10m"  # a create takes seconds; older leftovers are not some other admin's run in progress
+
 EPILOG = """Examples:
 
   kubeuser cleanup                      # list what interrupted runs left behind
 
-  kubeuser cleanup --delete --min-age 10m -o json
+  kubeuser cleanup --delete             # delete those older than 10 minutes
+
+  kubeuser cleanup --delete --min-age 0 -o json   # all of them: no other run is in progress
 """
 
 
@@ -24,13 +28,15 @@ def cleanup(
         typer.Option("--user", metavar="NAME", help="Only objects of this user; repeatable.", show_default=False),
     ] = None,
     min_age: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--min-age",
             metavar="DURATION",
-            help="Leave objects younger than this alone (e.g. 10m while other admins may be creating users).",
+            help="Leave objects younger than this alone: a run in progress elsewhere may still need them "
+            "(default: 10m with --delete, 0 when listing).",
+            show_default=False,
         ),
-    ] = "0",
+    ] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     output: OutputOpt = "text",
@@ -47,6 +53,8 @@ def cleanup(
     from kubeuser.workflows import cleanup as wf
 
     fmt = check_output(output)
+    if min_age is None:
+        min_age = DELETE_MIN_AGE if delete else "0"
     opts = wf.CleanupOptions(
         delete=delete,
         users=list(user or []),
@@ -67,7 +75,10 @@ def cleanup(
             state = "kept: the user's record became active"
         lines.append(f"{o.describe()}  ({o.reason})" + (f"  [{state}]" if state else ""))
     if res.too_young:
-        lines.append(f"{res.too_young} object(s) younger than --min-age {min_age} were left alone")
+        lines.append(
+            f"{res.too_young} object(s) younger than --min-age {min_age} were left alone"
+            + (" (--min-age 0 includes them, if no run is in progress)" if delete else "")
+        )
     if res.orphans and not delete:
         lines.append("remove them with: kubeuser cleanup --delete")
     render.out("\n".join(lines) + "\n")

@@ -721,6 +721,16 @@ def test_cleanup_min_age_and_bad_age(cli: Any, armed: dict[str, Any]) -> None:
     code, out, _ = cli("cleanup", "--min-age", "10m", "--delete")
     assert code == 0 and "1 object(s) younger than --min-age 10m were left alone" in out
     assert "kubeuser-young" in gw.csrs
+    # --delete spares objects younger than 10 minutes by default (another admin's run may be in progress) …
+    code, out, _ = cli("cleanup", "--delete")
+    assert code == 0 and "kubeuser-young" in gw.csrs
+    assert "1 object(s) younger than --min-age 10m were left alone (--min-age 0 includes them" in out
+    # … listing shows everything by default …
+    code, out, _ = cli("cleanup")
+    assert code == 0 and "kubeuser-young" in out and "younger" not in out
+    # … and --min-age 0 deletes it
+    code, out, _ = cli("cleanup", "--delete", "--min-age", "0")
+    assert code == 0 and "kubeuser-young" not in gw.csrs and "[deleted]" in out
     code, _, err = cli("cleanup", "--min-age", "soon")
     assert code == 2 and err.startswith("error: cannot read age 'soon'")
     assert cleanupwf.parse_age("1h30m") == 5400 and cleanupwf.parse_age("0") == 0 and cleanupwf.parse_age("90") == 90
