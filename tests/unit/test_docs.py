@@ -39,6 +39,13 @@ def test_cli_reference_is_up_to_date() -> None:
     )
 
 
+def test_pre_rendered_root_help_is_up_to_date() -> None:
+    committed = (ROOT / "kubeuser" / "cli" / "roothelp.py").read_text(encoding="utf-8")
+    assert committed == _load_generator().render_root_help(), (
+        f"kubeuser/cli/roothelp.py does not match the CLI: run `{REGENERATE}` and commit the result"
+    )
+
+
 def test_cli_reference_covers_every_command_and_option() -> None:
     gen = _load_generator()
     text = gen.render()
