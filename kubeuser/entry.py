@@ -12,7 +12,13 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         from kubeuser import __version__
 
-        sys.stdout.write(f"kubeuser {__version__}\n")
+        try:
+            sys.stdout.write(f"kubeuser {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            from kubeuser.cli import stdout_gone
+
+            stdout_gone()
         sys.exit(0)
     from kubeuser.cli import main as cli_main
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["main", "stdout_gone"]
 
 
 def _safe(text: str) -> str:
@@ -55,8 +56,25 @@ def root_help(prog: str) -> str | None:
     return roothelp.TEXT.replace(roothelp.PROG, prog, 1)
 
 
+def stdout_gone() -> NoReturn:
+    """The reader of stdout went away (``kubeuser list | head -1``): stop quietly, exit 1, no traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the final flush at exit cannot fail again
+    except (OSError, ValueError):
+        pass
+    sys.exit(1)  # ExitCode.ERROR
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``kubeuser`` and ``kubectl-user``: the one boundary that maps errors to exit codes."""
+    try:
+        _main(argv)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     prog = prog_name()
     if args in (["--help"], ["-h"]) and (text := root_help(prog)) is not None:
@@ -97,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("interrupted\n")
         code = int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        raise  # not a bug: see stdout_gone()
     except Exception as exc:  # a bug: say so briefly unless --debug (never print locals)
         if debug:
             import traceback

@@ -166,3 +166,22 @@ def test_unknown_command_suggests_the_close_one(capsys: pytest.CaptureFixture[st
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "No such command 'revok'" in err and "'revoke'" in err
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["-h"], ["--version"], ["create", "--help"]], ids=["help", "h", "version", "create-help"]
+)
+@pytest.mark.parametrize("columns", ["80", "60"])  # 60: the root help through typer
+def test_a_closed_stdout_ends_quietly(args: list[str], columns: str) -> None:
+    """`kubeuser … | head -1`: when the reader is gone, exit 1 without a traceback (like kubectl)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: the first write fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from kubeuser.entry import main; sys.argv[0] = 'kubeuser'; main()",
+             *args],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, env=_env(COLUMNS=columns), cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (1, "")
