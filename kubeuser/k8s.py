@@ -315,7 +315,7 @@ class K8sGateway:
         if self._tls_server_name:
             configuration.tls_server_name = self._tls_server_name
         _tune(configuration)
-        return K8sGateway(
+        gw = K8sGateway(
             k8s_client.ApiClient(configuration=configuration),
             server=self._server,
             ca_pem=self._ca_pem,
@@ -323,6 +323,8 @@ class K8sGateway:
             tls_server_name=self._tls_server_name,
             cleanup=files.close,
         )
+        gw._version = self._version  # the same server: no second GET /version
+        return gw
 
     @property
     def server(self) -> str:

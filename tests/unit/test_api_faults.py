@@ -342,6 +342,19 @@ def test_404_reads_as_absent_and_delete_as_false(stub: StubServer) -> None:
     assert stub.count() == 2  # 404 is an answer, not a fault: no retries
 
 
+def test_the_new_identitys_gateway_reuses_the_server_version(stub: StubServer) -> None:
+    stub.on("GET", "/version", Reply(200, {"major": "1", "minor": "20", "gitVersion": "v1.20.2"}))
+    admin = stub.gateway()
+    assert admin.version().minor == 20
+    user = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", b"not used over plain http")
+    try:
+        assert user.version() == admin.version()
+    finally:
+        user.close()
+        admin.close()
+    assert stub.count("GET", "/version") == 1  # one server, one GET /version per run
+
+
 # ============================================================================ retries
 
 
