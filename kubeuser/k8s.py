@@ -203,31 +203,30 @@ class SecretFiles:
         return path
 
     def inline_data_as_files(self, config: dict[str, Any], context: str) -> dict[str, Any]:
-        """A copy of ``config`` where the context's inline ``client-key-data``, ``client-certificate-data``
-        and ``certificate-authority-data`` are paths from :meth:`path`. The official client would
-        otherwise copy them (the private key too) into ``$TMPDIR`` until the process exits."""
+        """A copy of ``config`` where the context user's inline ``client-key-data`` and
+        ``client-certificate-data`` are paths from :meth:`path`. The official client would otherwise copy
+        them (the private key too) into ``$TMPDIR`` until the process exits.
+
+        The cluster entry is left alone: its CA is public, and the client hands the cluster entry to exec
+        credential plugins (``provideClusterInfo``), which expect ``certificate-authority-data`` and cannot
+        open this process's fds."""
         config = copy.deepcopy(config)
-        ctx = _ctx(config, context)
-        user, cluster = str(ctx.get("user", "")), str(ctx.get("cluster", ""))
-        targets = (
-            (f"user {user!r}", _entry(config, "users", user), ("client-key", "client-certificate")),
-            (f"cluster {cluster!r}", _entry(config, "clusters", cluster), ("certificate-authority",)),
-        )
-        for where, entry, keys in targets:
-            for key in keys:
-                data = entry.get(f"{key}-data")
-                if not isinstance(data, str) or not data:
-                    continue
-                try:
-                    raw = base64.b64decode("".join(data.split()), validate=True)  # newlines are fine, as in kubectl
-                except (binascii.Error, ValueError):
-                    self.close()
-                    raise KubeconfigError(
-                        f"{key}-data of {where} is not valid base64",
-                        hint="re-create the entry, e.g. kubectl config set-credentials --embed-certs",
-                    ) from None
-                entry[key] = self.path(key, raw)
-                del entry[f"{key}-data"]
+        user = str(_ctx(config, context).get("user", ""))
+        entry = _entry(config, "users", user)
+        for key in ("client-key", "client-certificate"):
+            data = entry.get(f"{key}-data")
+            if not isinstance(data, str) or not data:
+                continue
+            try:
+                raw = base64.b64decode("".join(data.split()), validate=True)  # newlines are fine, as in kubectl
+            except (binascii.Error, ValueError):
+                self.close()
+                raise KubeconfigError(
+                    f"{key}-data of user {user!r} is not valid base64",
+                    hint="re-create the entry, e.g. kubectl config set-credentials --embed-certs",
+                ) from None
+            entry[key] = self.path(key, raw)
+            del entry[f"{key}-data"]
         return config
 
     def close(self) -> None:
@@ -290,6 +289,9 @@ class K8sGateway:
                 f"cannot use context {context!r}: {_short(str(exc))}",
                 hint="check the context's cluster and user entries (kubectl config view --minify)",
             ) from None
+        except BaseException:
+            files.close()
+            raise
         _tune(configuration)
         api = k8s_client.ApiClient(configuration=configuration)
         cluster = _entry(config, "clusters", _ctx(config, context).get("cluster", ""))

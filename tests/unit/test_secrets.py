@@ -184,19 +184,30 @@ def test_keys_for_tls_live_in_memfds_never_on_disk(private_tmp: Path) -> None:
     user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", user_key)
     paths = {
         "admin key": admin._api.configuration.key_file,
-        "admin ca": admin._api.configuration.ssl_ca_cert,
+        "admin cert": admin._api.configuration.cert_file,
         "user key": user_gw._api.configuration.key_file,
     }
     for what, path in paths.items():
         assert path.startswith("/proc/self/fd/"), (what, path)
     assert Path(paths["admin key"]).read_bytes() == admin_key
     assert Path(paths["user key"]).read_bytes() == user_key
-    assert Path(paths["admin ca"]).read_bytes() == gw.ca_pem
     assert _files_with_keys(private_tmp) == []  # the kubernetes client did not copy the inline key to $TMPDIR
     user_gw.close()
     admin.close()
     for path in paths.values():
         assert not os.path.exists(path)  # the fds are closed: the data is gone
+
+
+def test_the_cluster_entry_is_left_for_exec_plugins() -> None:
+    """The client passes the cluster entry to exec plugins (provideClusterInfo): it keeps its inline CA data."""
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\n").decode()
+    config = _config({"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1"}},
+                     {"certificate-authority-data": ca})  # fmt: skip
+    files = k8s.SecretFiles()
+    try:
+        assert files.inline_data_as_files(config, "x") == config
+    finally:
+        files.close()
 
 
 def test_without_memfd_keys_go_to_a_private_temp_dir_removed_on_close(
