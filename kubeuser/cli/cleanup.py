@@ -33,7 +33,7 @@ def cleanup(
             "--min-age",
             metavar="DURATION",
             help="Leave objects younger than this alone: a run in progress elsewhere may still need them "
-            "(default: 10m with --delete, 0 when listing).",
+            "(default: 10m with --delete, 0 when listing; more if runs use a long --timeout).",
             show_default=False,
         ),
     ] = None,
