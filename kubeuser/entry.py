@@ -5,10 +5,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with the stream closed (`kubeuser … >&-`): discard, don't crash
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
     if sys.argv[1:] == ["--version"]:
         from kubeuser import __version__
 

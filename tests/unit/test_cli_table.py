@@ -185,3 +185,14 @@ def test_a_closed_stdout_ends_quietly(args: list[str], columns: str) -> None:
     finally:
         os.close(write_end)
     assert (proc.returncode, proc.stderr) == (1, "")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["create", "--help"]], ids=["help", "version", "create"])
+def test_a_closed_stdout_at_start_is_not_a_crash(args: list[str]) -> None:
+    """`kubeuser --help >&-`: Python starts with sys.stdout = None; the output is discarded, exit 0."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from kubeuser.entry import main; sys.argv[0] = 'kubeuser'; main()", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60, env=_env(), cwd=ROOT,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (0, "")
