@@ -140,10 +140,13 @@ def declared_help(cmd: Any, name: str) -> str:
         hints = typing.get_type_hints(callback, include_extras=True)
     except Exception:
         return ""
-    for meta in getattr(hints.get(name), "__metadata__", ()):
-        text = getattr(meta, "help", None)
-        if isinstance(text, str):
-            return text
+    hint = hints.get(name)
+    # Python 3.10 wraps an Annotated parameter whose default is None in Optional[...]
+    for annotated in (hint, *typing.get_args(hint)):
+        for meta in getattr(annotated, "__metadata__", ()):
+            text = getattr(meta, "help", None)
+            if isinstance(text, str):
+                return text
     default = inspect.signature(callback).parameters.get(name)
     text = getattr(getattr(default, "default", None), "help", None)
     return text if isinstance(text, str) else ""

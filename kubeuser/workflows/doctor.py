@@ -301,7 +301,8 @@ class _Doctor:
             self.add("server-url", FAIL, f"{raw!r} is not a valid URL ({exc})", f"fix it: {set_server}")
             return
         if u.scheme != "https":
-            what = f"scheme {u.scheme!r}" if u.scheme else "no scheme"
+            # "127.0.0.1:6443" parses as scheme "127.0.0.1" on Python 3.10: a scheme needs "://" here
+            what = f"scheme {u.scheme!r}" if u.scheme and "://" in raw else "no scheme"
             self.add(
                 "server-url",
                 FAIL,
