@@ -17,7 +17,6 @@ from cryptography import x509
 from fake_gateway import FakeGateway
 
 from kubeuser import connect, naming, registry, usersfile
-from kubeuser.cli import main
 from kubeuser.errors import ConflictError, DeniedError, ExitCode, ForbiddenError
 from kubeuser.progress import RecordingReporter
 from kubeuser.workflows import apply as wf
@@ -401,20 +400,6 @@ def test_parallel_is_bounded(env: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- the command line
-
-
-@pytest.fixture
-def cli(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    gw: FakeGateway = env["gw"]
-    monkeypatch.setattr(connect, "open_gateway", lambda target: gw)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as ei:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return int(ei.value.code or 0), out, err
-
-    return run
 
 
 def test_cli_schema_error_exit_2_nothing_touched(cli: Any, env: dict[str, Any], tmp_path: Path) -> None:

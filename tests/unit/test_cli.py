@@ -8,25 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_gateway import FakeGateway
 
-from kubeuser import connect
-from kubeuser.cli import main
 from kubeuser.errors import ExitCode
-
-
-@pytest.fixture
-def cli(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    gw: FakeGateway = env["gw"]
-    monkeypatch.setattr(connect, "open_gateway", lambda target: gw)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as ei:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return int(ei.value.code or 0), out, err
-
-    return run
 
 
 def test_create_json_is_the_only_stdout(cli: Any, env: dict[str, Any]) -> None:
