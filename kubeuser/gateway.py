@@ -7,6 +7,7 @@ dicts in their API shape, so manifests printed by ``--dry-run`` are exactly what
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,6 +66,8 @@ class Gateway(Protocol):
     # generic objects (Namespace, ConfigMap, Role, RoleBinding, ClusterRole, ClusterRoleBinding)
     def create_object(self, obj: dict[str, Any]) -> dict[str, Any]: ...
     def apply_object(self, obj: dict[str, Any]) -> str: ...  # "created" | "updated"
+    # PUT an object read from the server (with its resourceVersion): optimistic concurrency, 409 on a race
+    def replace_object(self, obj: dict[str, Any]) -> dict[str, Any]: ...
     def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
     def list_objects(
         self, kind: str, namespace: str | None = None, label_selector: str | None = None
@@ -99,3 +102,16 @@ class Gateway(Protocol):
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> Gateway: ...
 
     def close(self) -> None: ...
+
+
+_SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "managedFields", "selfLink", "generation")
+
+
+def fresh_copy(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of *obj* without the metadata the server sets (so it can be created again)."""
+    body: dict[str, Any] = json.loads(json.dumps(obj))
+    meta = body.get("metadata") or {}
+    for key in _SERVER_FIELDS:
+        meta.pop(key, None)
+    body.pop("status", None)
+    return body

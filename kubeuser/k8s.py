@@ -37,7 +37,7 @@ from kubeuser.errors import (
     UnreachableError,
     UsageError,
 )
-from kubeuser.gateway import SIGNER, Identity, ServerVersion
+from kubeuser.gateway import SIGNER, Identity, ServerVersion, fresh_copy
 
 # kind -> (api group, version, plural, namespaced)
 KINDS: dict[str, tuple[str, str, str, bool]] = {
@@ -560,6 +560,7 @@ class K8sGateway:
 
     def apply_object(self, obj: dict[str, Any]) -> str:
         """Create, or replace an existing object of the same name. Returns "created" or "updated"."""
+        obj = fresh_copy(obj)  # server-set fields (resourceVersion, uid, …) must not be sent on create
         kind, meta = obj["kind"], obj["metadata"]
         ns = meta.get("namespace")
         try:
@@ -581,6 +582,18 @@ class K8sGateway:
             return "updated"
         self.request("PUT", _path(kind, meta["name"], ns), op, body=body, forbidden_hint=_rbac_hint("update", kind, ns))
         return "updated"
+
+    def replace_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        kind, meta = obj["kind"], obj["metadata"]
+        ns = meta.get("namespace")
+        result: dict[str, Any] = self.request(
+            "PUT",
+            _path(kind, meta["name"], ns),
+            f"updating {_label(kind, meta['name'], ns)}",
+            body=obj,
+            forbidden_hint=_rbac_hint("update", kind, ns),
+        )
+        return result
 
     def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         result: dict[str, Any] | None = self.request(

@@ -29,6 +29,9 @@ USER_LABEL = "kubeuser.io/user"
 USER_ANNOTATION = "kubeuser.io/user"
 GROUPS_ANNOTATION = "kubeuser.io/groups"
 CONTEXT_ANNOTATION = "kubeuser.io/context"
+# which registry (namespace) holds the record that owns an object; a namespace name is a legal label value
+REGISTRY_LABEL = "kubeuser.io/registry"
+REGISTRY_ANNOTATION = "kubeuser.io/registry"
 
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -154,14 +157,20 @@ def rbac_name(user: str, *suffix: str) -> str:
     return ":".join(["kubeuser", base, *suffix])
 
 
-def managed_labels(user: str) -> dict[str, str]:
-    return {MANAGED_BY_LABEL: MANAGED_BY, USER_LABEL: label_value(user)}
+def managed_labels(user: str, registry: str | None = None) -> dict[str, str]:
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, USER_LABEL: label_value(user)}
+    if registry:
+        labels[REGISTRY_LABEL] = label_value(registry)
+    return labels
 
 
-def managed_annotations(user: str, groups: Iterable[str]) -> dict[str, str]:
+def managed_annotations(user: str, groups: Iterable[str], registry: str | None = None) -> dict[str, str]:
     import json
 
-    return {USER_ANNOTATION: user, GROUPS_ANNOTATION: json.dumps(list(groups))}
+    annotations = {USER_ANNOTATION: user, GROUPS_ANNOTATION: json.dumps(list(groups))}
+    if registry:
+        annotations[REGISTRY_ANNOTATION] = registry
+    return annotations
 
 
 def user_selector(user: str) -> str:

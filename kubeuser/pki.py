@@ -130,6 +130,18 @@ def generate_key(key_type: KeyType = "ecdsa", key_size: int | None = None) -> Pr
     return ed25519.Ed25519PrivateKey.generate()
 
 
+def key_spec_of_certificate(cert_pem: bytes) -> tuple[KeyType, int | None]:
+    """The (key type, size) of a certificate's public key, in ``--key-type``/``--key-size`` terms."""
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ecdsa", key.curve.key_size
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519", None
+    raise UsageError(f"unsupported public key type {type(key).__name__}")
+
+
 def key_to_pem(key: PrivateKey) -> bytes:
     """Serialise *key* as unencrypted PKCS#8 PEM (a ``BEGIN PRIVATE KEY`` block)."""
     return key.private_bytes(

@@ -102,11 +102,11 @@ def build_request(
     )
 
 
-def _meta(name: str, user: str, groups: Sequence[str], namespace: str | None) -> dict[str, Any]:
+def _meta(name: str, user: str, groups: Sequence[str], namespace: str | None, registry: str | None) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
-        "labels": naming.managed_labels(user),
-        "annotations": naming.managed_annotations(user, groups),
+        "labels": naming.managed_labels(user, registry),
+        "annotations": naming.managed_annotations(user, groups, registry),
     }
     if namespace is not None:
         meta["namespace"] = namespace
@@ -117,27 +117,184 @@ def user_subject(user: str) -> dict[str, str]:
     return {"kind": "User", "apiGroup": RBAC_GROUP, "name": user}
 
 
-def objects_for(user: str, groups: Sequence[str], req: RbacRequest) -> list[dict[str, Any]]:
-    """Every RBAC object to create, in creation order (a Role before the binding naming it)."""
-    objs: list[dict[str, Any]] = []
-    ns = req.namespace
-    subject = [user_subject(user)]
-    if req.rules:
-        name = naming.rbac_name(user)
-        objs.append({"apiVersion": RBAC_API, "kind": "Role", "metadata": _meta(name, user, groups, ns),
-                     "rules": req.rules})  # fmt: skip
-        objs.append(_binding("RoleBinding", name, user, groups, ns, "Role", name, subject))
-    for role in req.roles:
-        objs.append(_binding("RoleBinding", naming.rbac_name(user, "role", role), user, groups, ns, "Role",
-                             role, subject))  # fmt: skip
-    for cr in req.cluster_roles:
+@dataclass
+class NamespaceGrants:
+    """What a user is granted in one namespace: its own rules (one Role), Roles and ClusterRoles bound there."""
+
+    namespace: str
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    cluster_roles: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.rules or self.roles or self.cluster_roles)
+
+
+@dataclass
+class Access:
+    """Everything kubeuser grants one user: per-namespace grants plus cluster-wide ClusterRoles.
+
+    This is what the registry record stores; the RBAC objects are derived from it
+    (:meth:`objects`), so "the user's bindings are exactly what the record says" is checkable.
+    """
+
+    namespaces: list[NamespaceGrants] = field(default_factory=list)
+    cluster_roles: list[str] = field(default_factory=list)  # bound cluster-wide (ClusterRoleBindings)
+
+    @property
+    def empty(self) -> bool:
+        return not self.cluster_roles and all(n.empty for n in self.namespaces)
+
+    def grants_in(self, namespace: str) -> NamespaceGrants:
+        for n in self.namespaces:
+            if n.namespace == namespace:
+                return n
+        n = NamespaceGrants(namespace)
+        self.namespaces.append(n)
+        return n
+
+    @classmethod
+    def of(cls, *requests: RbacRequest) -> Access:
+        acc = cls()
+        for req in requests:
+            acc.add(req)
+        return acc
+
+    def add(self, req: RbacRequest) -> None:
+        """Grant what *req* asks for (idempotent)."""
         if req.cluster_wide:
+            self.cluster_roles = _dedupe([*self.cluster_roles, *req.cluster_roles])
+            return
+        if req.empty:
+            return
+        n = self.grants_in(req.namespace)
+        n.rules = _merge_rules(n.rules, req.rules)
+        n.roles = _dedupe([*n.roles, *req.roles])
+        n.cluster_roles = _dedupe([*n.cluster_roles, *req.cluster_roles])
+
+    def remove(self, req: RbacRequest) -> list[str]:
+        """Take away what *req* names; return descriptions of what was asked but not granted (nothing removed)."""
+        missing: list[str] = []
+        if req.cluster_wide:
+            for cr in req.cluster_roles:
+                if cr in self.cluster_roles:
+                    self.cluster_roles.remove(cr)
+                else:
+                    missing.append(f"ClusterRole {cr} cluster-wide")
+            return missing
+        n = next((g for g in self.namespaces if g.namespace == req.namespace), None)
+        have = n or NamespaceGrants(req.namespace)
+        for rule in req.rules:
+            if rule in have.rules:
+                have.rules.remove(rule)
+            else:
+                missing.append(f"rule {summarize_rule(rule)} in {req.namespace}")
+        for r in req.roles:
+            if r in have.roles:
+                have.roles.remove(r)
+            else:
+                missing.append(f"Role {r} in {req.namespace}")
+        for cr in req.cluster_roles:
+            if cr in have.cluster_roles:
+                have.cluster_roles.remove(cr)
+            else:
+                missing.append(f"ClusterRole {cr} in {req.namespace}")
+        self.namespaces = [g for g in self.namespaces if not g.empty]
+        return missing
+
+    def objects(self, user: str, groups: Sequence[str], registry: str | None = None) -> list[dict[str, Any]]:
+        """Every RBAC object to create, in creation order (a Role before the binding naming it)."""
+        objs: list[dict[str, Any]] = []
+        subject = [user_subject(user)]
+        for n in self.namespaces:
+            ns = n.namespace
+            if n.rules:
+                name = naming.rbac_name(user)
+                objs.append({"apiVersion": RBAC_API, "kind": "Role",
+                             "metadata": _meta(name, user, groups, ns, registry), "rules": n.rules})  # fmt: skip
+                objs.append(_binding("RoleBinding", name, user, groups, ns, "Role", name, subject, registry))
+            for role in n.roles:
+                objs.append(_binding("RoleBinding", naming.rbac_name(user, "role", role), user, groups, ns,
+                                     "Role", role, subject, registry))  # fmt: skip
+            for cr in n.cluster_roles:
+                objs.append(_binding("RoleBinding", naming.rbac_name(user, "clusterrole", cr), user, groups, ns,
+                                     "ClusterRole", cr, subject, registry))  # fmt: skip
+        for cr in self.cluster_roles:
             objs.append(_binding("ClusterRoleBinding", naming.rbac_name(user, cr), user, groups, None,
-                                 "ClusterRole", cr, subject))  # fmt: skip
-        else:
-            objs.append(_binding("RoleBinding", naming.rbac_name(user, "clusterrole", cr), user, groups, ns,
-                                 "ClusterRole", cr, subject))  # fmt: skip
-    return objs
+                                 "ClusterRole", cr, subject, registry))  # fmt: skip
+        return objs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "namespaces": [
+                {"namespace": n.namespace, "rules": n.rules, "roles": n.roles, "clusterRoles": n.cluster_roles}
+                for n in self.namespaces
+            ],
+            "clusterRoles": self.cluster_roles,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Access:
+        if not isinstance(d, dict):
+            raise TypeError("access must be a mapping")
+        return cls(
+            namespaces=[
+                NamespaceGrants(
+                    str(n["namespace"]),
+                    [dict(r) for r in n.get("rules") or []],
+                    [str(r) for r in n.get("roles") or []],
+                    [str(c) for c in n.get("clusterRoles") or []],
+                )
+                for n in d.get("namespaces") or []
+            ],
+            cluster_roles=[str(c) for c in d.get("clusterRoles") or []],
+        )
+
+    @classmethod
+    def from_objects(cls, objs: Sequence[dict[str, Any]]) -> Access:
+        """The access that kubeuser-made objects grant (to migrate records written before access was stored)."""
+        acc = cls()
+        for obj in objs:
+            meta = obj.get("metadata") or {}
+            ns = meta.get("namespace")
+            ref = obj.get("roleRef") or {}
+            if obj.get("kind") == "Role" and ns:
+                acc.grants_in(ns).rules = _merge_rules(acc.grants_in(ns).rules, list(obj.get("rules") or []))
+            elif obj.get("kind") == "RoleBinding" and ns:
+                if ref.get("kind") == "ClusterRole":
+                    acc.grants_in(ns).cluster_roles.append(str(ref.get("name")))
+                elif ref.get("kind") == "Role" and ref.get("name") != meta.get("name"):
+                    acc.grants_in(ns).roles.append(str(ref.get("name")))
+            elif obj.get("kind") == "ClusterRoleBinding" and ref.get("kind") == "ClusterRole":
+                acc.cluster_roles.append(str(ref.get("name")))
+        acc.namespaces = [n for n in acc.namespaces if not n.empty]
+        return acc
+
+    def describe(self) -> list[str]:
+        """One line per grant, for humans."""
+        out: list[str] = []
+        for n in self.namespaces:
+            out += [f"rule {summarize_rule(r)} in {n.namespace}" for r in n.rules]
+            out += [f"Role {r} in {n.namespace}" for r in n.roles]
+            out += [f"ClusterRole {c} in {n.namespace}" for c in n.cluster_roles]
+        out += [f"ClusterRole {c} cluster-wide" for c in self.cluster_roles]
+        return out
+
+
+def _merge_rules(have: list[dict[str, Any]], more: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = list(have)
+    for r in more:
+        if r not in out:
+            out.append(r)
+    return out
+
+
+def objects_for(
+    user: str, groups: Sequence[str], req: RbacRequest, registry: str | None = None
+) -> list[dict[str, Any]]:
+    """Every RBAC object one request asks for, in creation order (a Role before the binding naming it)."""
+    return Access.of(req).objects(user, groups, registry)
 
 
 def _binding(
@@ -149,11 +306,12 @@ def _binding(
     ref_kind: str,
     ref_name: str,
     subjects: list[dict[str, str]],
+    registry: str | None = None,
 ) -> dict[str, Any]:
     return {
         "apiVersion": RBAC_API,
         "kind": kind,
-        "metadata": _meta(name, user, groups, namespace),
+        "metadata": _meta(name, user, groups, namespace, registry),
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": ref_kind, "name": ref_name},
         "subjects": subjects,
     }

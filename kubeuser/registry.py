@@ -6,6 +6,14 @@ record. Each user gets one ConfigMap ``user-<id>`` in the registry namespace (de
 the public certificate, validity, bindings made, who issued it and when, status, and the
 history of earlier certificates. It lives in the cluster, so a second admin on another
 machine sees the same users. No private key is ever stored there.
+
+The record is the source of truth about what kubeuser made for a user (format 2): the access
+granted (from which the RBAC objects are derived), the kubeconfig entry names, how the
+credentials were delivered (merged into a kubeconfig, or handed out as a file), the key spec,
+and every certificate issued (current + history, each with its serial and notAfter). Records of
+format 1 (kubeuser 0.1.0) are migrated on read: what they lack is derived from the cluster (the
+access from kubeuser's own objects, listed in the record's bindings) and written back in format
+2 the next time a command changes the record.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import naming
+from kubeuser import naming, rbac
 from kubeuser.errors import ConflictError, KubeuserError
 from kubeuser.gateway import Gateway
 
@@ -26,7 +34,11 @@ DEFAULT_NAMESPACE = "kubeuser-system"
 RECORD_KEY = "record.json"
 CERT_KEY = "certificate.pem"
 STATUS_LABEL = "kubeuser.io/status"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+DELIVERY_KUBECONFIG = "kubeconfig"  # merged into the issuing admin's kubeconfig
+DELIVERY_HANDOUT = "handout"  # a standalone kubeconfig file (--out / apply --out-dir)
+DELIVERY_EPHEMERAL = "ephemeral"  # kubeuser run
 
 
 def namespace_from(value: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -78,13 +90,21 @@ class UserRecord:
     context: str | None
     namespace: str
     certificate: CertRecord
-    bindings: list[BindingRef] = field(default_factory=list)
+    bindings: list[BindingRef] = field(default_factory=list)  # the RBAC objects that exist for the user
     history: list[CertRecord] = field(default_factory=list)
     created_at: str = field(default_factory=now_iso)
     created_by: str = ""
     revoked_at: str | None = None
     revoked_by: str | None = None
     format: int = FORMAT_VERSION
+    # format 2
+    access: rbac.Access | None = None  # what is granted; None: a format-1 record not yet migrated
+    key_type: str | None = None
+    key_size: int | None = None
+    delivery: str | None = None  # kubeconfig | handout | ephemeral; None: unknown (format 1)
+    out: str | None = None  # where a handout was written ("-" = stdout)
+    kubeconfig_user: str | None = None  # the kubeconfig user entry name (delivery kubeconfig)
+    kubeconfig_file: str | None = None  # the file it was merged into, on the issuing admin's machine
 
     def effective_status(self, now: datetime | None = None) -> str:
         if self.status == "revoked":
@@ -92,11 +112,36 @@ class UserRecord:
         now = now or datetime.now(timezone.utc)
         return "expired" if parse_time(self.certificate.not_after) <= now else "active"
 
+    @property
+    def migrated(self) -> bool:
+        """True for a record read in an older format (it is rewritten in the current one on the next change)."""
+        return self.format < FORMAT_VERSION
+
+    def certificates(self) -> list[CertRecord]:
+        """Every certificate issued to the user: the current one first, then the earlier ones, newest first."""
+        return [self.certificate, *reversed(self.history)]
+
+    def serials(self) -> set[str]:
+        return {c.serial.lower() for c in self.certificates()}
+
+    def still_valid_earlier(self, now: datetime | None = None) -> list[CertRecord]:
+        """Earlier certificates that have not expired: each still authenticates (Kubernetes cannot revoke them)."""
+        now = now or datetime.now(timezone.utc)
+        return [c for c in reversed(self.history) if _valid_at(c, now)]
+
+    def still_valid(self, now: datetime | None = None) -> list[CertRecord]:
+        now = now or datetime.now(timezone.utc)
+        return [c for c in self.certificates() if _valid_at(c, now)]
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["access"] = self.access.to_dict() if self.access is not None else None
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UserRecord:
+        access = d.get("access")
+        key_size = d.get("key_size")
         return cls(
             user=d["user"],
             groups=list(d.get("groups") or []),
@@ -111,8 +156,22 @@ class UserRecord:
             created_by=d.get("created_by", ""),
             revoked_at=d.get("revoked_at"),
             revoked_by=d.get("revoked_by"),
-            format=int(d.get("format", FORMAT_VERSION)),
+            format=int(d.get("format", 1)),
+            access=rbac.Access.from_dict(access) if access is not None else None,
+            key_type=d.get("key_type"),
+            key_size=int(key_size) if key_size is not None else None,
+            delivery=d.get("delivery"),
+            out=d.get("out"),
+            kubeconfig_user=d.get("kubeconfig_user"),
+            kubeconfig_file=d.get("kubeconfig_file"),
         )
+
+
+def _valid_at(c: CertRecord, now: datetime) -> bool:
+    try:
+        return parse_time(c.not_after) > now
+    except ValueError:
+        return True  # unreadable: assume it may still work (never claim access is gone when unsure)
 
 
 def parse_time(value: str) -> datetime:
@@ -120,8 +179,9 @@ def parse_time(value: str) -> datetime:
 
 
 def to_configmap(record: UserRecord, namespace: str, cert_pem: bytes | None) -> dict[str, Any]:
-    labels = naming.managed_labels(record.user)
+    labels = naming.managed_labels(record.user, namespace)
     labels[STATUS_LABEL] = record.status
+    record.format = FORMAT_VERSION  # what is written is always the current format
     data = {RECORD_KEY: json.dumps(record.to_dict(), indent=1, sort_keys=True)}
     if cert_pem is not None:
         data[CERT_KEY] = cert_pem.decode("ascii")
@@ -132,7 +192,7 @@ def to_configmap(record: UserRecord, namespace: str, cert_pem: bytes | None) -> 
             "name": object_name(record.user),
             "namespace": namespace,
             "labels": labels,
-            "annotations": naming.managed_annotations(record.user, record.groups),
+            "annotations": naming.managed_annotations(record.user, record.groups, namespace),
         },
         "data": data,
     }

@@ -163,6 +163,8 @@ class FakeGateway:
     def create_object(self, obj: dict[str, Any]) -> dict[str, Any]:
         self._call("create_object", f"create {obj['kind'].lower()}s")
         key = self._key(obj)
+        if obj["metadata"].get("resourceVersion"):  # what a real API server answers (HTTP 500)
+            raise UnreachableError("resourceVersion should not be set on objects to be created")
         if key in self.objects:
             raise ConflictError(f"{obj['kind']} {key[2]} already exists")
         ns = obj["metadata"].get("namespace")
@@ -183,8 +185,26 @@ class FakeGateway:
         ns = obj["metadata"].get("namespace")
         if ns and obj["kind"] != "Namespace" and ns not in self.namespaces():
             raise NotFoundError(f'namespaces "{ns}" not found')
-        self.objects[key] = copy.deepcopy(obj)
+        stored = copy.deepcopy(obj)
+        old = self.objects.get(key)
+        stored["metadata"]["resourceVersion"] = str(
+            int((old or {}).get("metadata", {}).get("resourceVersion") or 0) + 1
+        )
+        self.objects[key] = stored
         return "updated" if existed else "created"
+
+    def replace_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self._call("replace_object", f"update {obj['kind'].lower()}s")
+        key = self._key(obj)
+        current = self.objects.get(key)
+        if current is None:
+            raise NotFoundError(f"{obj['kind']} {key[2]} not found")
+        if obj["metadata"].get("resourceVersion") != current["metadata"].get("resourceVersion"):
+            raise ConflictError(f"{obj['kind']} {key[2]}: the object has been modified")
+        stored = copy.deepcopy(obj)
+        stored["metadata"]["resourceVersion"] = str(int(current["metadata"].get("resourceVersion") or 0) + 1)
+        self.objects[key] = stored
+        return copy.deepcopy(stored)
 
     def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         self._call("get_object")

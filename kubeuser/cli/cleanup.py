@@ -79,6 +79,10 @@ def cleanup(
             f"{res.too_young} object(s) younger than --min-age {min_age} were left alone"
             + (" (--min-age 0 includes them, if no run is in progress)" if delete else "")
         )
+    for what in res.other_registries:
+        lines.append(f"{what}: another registry's, not touched (run cleanup with its --registry-namespace)")
+    for what in res.unprovable:
+        lines.append(f"{what}: kept")
     if res.orphans and not delete:
         lines.append("remove them with: kubeuser cleanup --delete")
     render.out("\n".join(lines) + "\n")

@@ -27,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("list", "users", "List the users kubeuser manages, with expiry and groups."),
     Command("show", "users", "Show a user's record, bindings and effective access."),
     Command("renew", "renew", "Issue a new certificate for a user; update the kubeconfig."),
+    Command("grant", "grant", "Grant a user more access; the certificate is kept."),
+    Command("ungrant", "grant", "Take access away from a user; the certificate is kept."),
     Command("revoke", "revoke", "Remove a user's access and report what access remains."),
     Command("run", "run", "Run a command as a short-lived user, then remove the user."),
     Command("apply", "apply", "Make the cluster's users match a users file."),

@@ -148,7 +148,9 @@ def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str
     except Exception:
         default_ns = "default"
     p = wf.plan(opts, default_ns)
-    objs = wf.dry_run_manifests(p)
+    from kubeuser import registry
+
+    objs = wf.dry_run_manifests(p, registry.namespace_from(opts.registry_namespace))
     if fmt == "json":
         render.out(render.dump({"apiVersion": "v1", "kind": "List", "items": objs}, "json"))
     else:
@@ -179,6 +181,8 @@ def _summary(result: object, *, to_stderr: bool) -> None:
     lines.append(
         "access      " + ("; ".join(result.access) if result.access else f"none in namespace {result.namespace}")
     )
+    if result.removed_grants:
+        lines.append("removed     " + "; ".join(result.removed_grants) + " (no longer asked for)")
     for ln in lines:
         c.print(escape(ln))
     if result.kubeconfig:

@@ -17,11 +17,25 @@ def renew(
         str | None, typer.Option("--ttl", help="New lifetime as a duration (10m, 2h, 7d).", show_default=False)
     ] = None,
     reuse_key: Annotated[bool, typer.Option("--reuse-key", help="Keep the current private key.")] = False,
-    key_type: Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519 (new key).")] = "ecdsa",
-    key_size: Annotated[int | None, typer.Option("--key-size", help="Key size.", show_default=False)] = None,
+    key_type: Annotated[
+        str | None,
+        typer.Option(
+            "--key-type",
+            help="ecdsa, rsa or ed25519 for the new key (default: the current key's type).",
+            show_default=False,
+        ),
+    ] = None,
+    key_size: Annotated[
+        int | None,
+        typer.Option("--key-size", help="Key size (default: the current key's size).", show_default=False),
+    ] = None,
     out: Annotated[
         str | None,
-        typer.Option("--out", help="Write a standalone kubeconfig instead ('-' = stdout).", show_default=False),
+        typer.Option(
+            "--out",
+            help="Write a standalone kubeconfig ('-' = stdout); required for users who were handed one.",
+            show_default=False,
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     kubeconfig: KubeconfigOpt = None,
@@ -31,7 +45,11 @@ def renew(
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Renew a user's certificate (new key by default); the kubeconfig entry is updated in place."""
+    """Renew a user's certificate (new key by default, same key spec); update the kubeconfig or handout.
+
+    A user who was handed a standalone kubeconfig needs --out for the new one. The earlier certificate is not
+    revoked (Kubernetes cannot): renew says until when it still authenticates.
+    """
     from kubeuser import durations, render
     from kubeuser.connect import connected
     from kubeuser.errors import UsageError
@@ -40,14 +58,14 @@ def renew(
     fmt = check_output(output)
     if days is not None and ttl is not None:
         raise UsageError("--days and --ttl are mutually exclusive", hint="give one lifetime")
-    if reuse_key and (key_size is not None or key_type != "ecdsa"):
+    if reuse_key and (key_size is not None or key_type is not None):
         raise UsageError("--reuse-key keeps the current key", hint="drop --key-type/--key-size")
     seconds = durations.parse(ttl) if ttl is not None else (durations.from_days(days) if days is not None else None)
     opts = wf.RenewOptions(
         name=name,
         ttl_seconds=seconds,
         reuse_key=reuse_key,
-        key_type=key_type.lower(),
+        key_type=key_type.lower() if key_type is not None else None,
         key_size=key_size,
         out=out,
         force=force,
@@ -62,8 +80,12 @@ def renew(
     d = res.to_dict()
     text = (
         f"renewed {res.user}: serial {d['previousSerial']} → {d['serial']}, valid until {d['notAfter']}"
-        f" ({d['lifetime']})\n"
+        f" ({d['lifetime']}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
     )
+    for c in res.earlier_valid:
+        text += f"still valid: earlier certificate {c.serial} authenticates until {c.not_after}\n"
+    if res.standalone_yaml is not None:
+        render.out(res.standalone_yaml)
     if out == "-":
         render.stderr_console().print(text.rstrip(), markup=False)
     else:

@@ -55,16 +55,39 @@ def revoke(
         res = wf.revoke(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))
-        return
+    else:
+        render.out(_report(res))
+    if res.errors:
+        first = res.errors[0]
+        state = (
+            "the record was NOT marked revoked: kubeuser's access is not fully gone"
+            if res.record_found and not res.marked_revoked
+            else "see the report above"
+        )
+        first.hint = (first.hint + "; " if first.hint else "") + f"{state}; run `kubeuser revoke {res.user}` again"
+        raise first
+
+
+def _report(res: object) -> str:
+    from kubeuser.workflows.revoke import RevokeResult
+
+    assert isinstance(res, RevokeResult)
+    done = "revoked" if res.marked_revoked or res.already_revoked else "revoke INCOMPLETE for"
     lines = [
-        f"revoked {res.user}" + (" (it was already revoked)" if res.already_revoked else ""),
+        f"{done} {res.user}" + (" (it was already revoked)" if res.already_revoked else ""),
         "removed: " + ("; ".join(res.deleted + res.deleted_csrs + res.kubeconfig_removed + res.local_removed
                                  + res.foreign_removed) or "nothing left to remove"),
-        "",
-        "Residual access (Kubernetes cannot revoke a client certificate):",
     ]  # fmt: skip
-    if res.still_authenticates:
-        lines.append(f"  - the certificate still AUTHENTICATES until {res.not_after}")
+    if res.current_context_cleared:
+        lines.append(f"current-context was {res.current_context_cleared} (removed): no context is current now")
+    for what in res.other_registries:
+        lines.append(f"not touched (another registry's user of the same name): {what}")
+    for what in res.kubeconfig_kept + res.local_kept:
+        lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
+    lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
+    if res.still_valid:
+        for c in res.still_valid:
+            lines.append(f"  - certificate {c.serial} still AUTHENTICATES until {c.not_after}")
     elif res.not_after:
         lines.append(f"  - the certificate expired at {res.not_after}: it no longer authenticates")
     else:
@@ -84,4 +107,4 @@ def revoke(
         )
     else:
         lines.append(f"  - of the common checks in namespace {res.namespace}, nothing is allowed any more")
-    render.out("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"

@@ -26,6 +26,8 @@ Commands:
   list       List the users kubeuser manages, with expiry and groups.
   show       Show a user's record, bindings and effective access.
   renew      Issue a new certificate for a user; update the kubeconfig.
+  grant      Grant a user more access; the certificate is kept.
+  ungrant    Take access away from a user; the certificate is kept.
   revoke     Remove a user's access and report what access remains.
   run        Run a command as a short-lived user, then remove the user.
   apply      Make the cluster's users match a users file.

@@ -35,8 +35,11 @@ def list_(
     with connected(kubeconfig, context) as (_target, gw):
         reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
         records = reg.list()
+        existing = wf.existing_objects(gw, records, reg.namespace)
     for problem in reg.unreadable:
         render.ConsoleReporter().warn(problem)
+    for rec in records:
+        rec.bindings = existing.get(rec.user, [])  # what exists, not what the record once said
     rows = [wf.summary(r) for r in records]
     if fmt != "text":
         render.out(render.dump({"users": rows}, fmt))
@@ -60,7 +63,7 @@ def list_(
             status,
             rec.certificate.not_after,
             f"[{style}]{days:.1f}[/{style}]" if style and console.is_terminal else f"{days:.1f}",
-            ", ".join(f"{b.kind}/{b.name}" for b in rec.bindings) or "-",
+            ", ".join(f"{b.kind}/{b.namespace + '/' if b.namespace else ''}{b.name}" for b in rec.bindings) or "-",
         )
     console.print(table)
 

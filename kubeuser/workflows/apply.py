@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, rbac, registry
+from kubeuser import durations, naming, ownership, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -40,6 +40,7 @@ from kubeuser.usersfile import UserList, UserSpec
 from kubeuser.workflows import create as createwf
 from kubeuser.workflows import renew as renewwf
 from kubeuser.workflows import revoke as revokewf
+from kubeuser.workflows import steps
 from kubeuser.workflows.preflight import require_onboarding_permissions
 
 CREATE = "create"
@@ -114,8 +115,9 @@ def read_state(gw: Gateway, registry_namespace: str) -> ClusterState:
     objs: dict[str, list[dict[str, Any]]] = {}
     for kind in RBAC_KINDS:
         for obj in gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR):
-            user = (obj["metadata"].get("annotations") or {}).get(naming.USER_ANNOTATION)
-            if user:
+            obj.setdefault("kind", kind)
+            user = ownership.user_of(obj)
+            if user and ownership.registry_of(obj) in (registry_namespace, None):  # never another registry's
                 objs.setdefault(user, []).append(obj)
     return ClusterState(records, objs)
 
@@ -508,7 +510,7 @@ def _execute(ctx: _Context, o: UserOutcome, item: PlannedUser) -> None:
         elif item.action == RENEW:
             _renew(ctx, o, item, rep)
         elif item.action == UPDATE:
-            _reconcile(ctx, item)
+            _reconcile(ctx, item, rep)
             o.note = "certificate unchanged; no new key"
         elif item.action == PRUNE:
             _prune(ctx, o, item, rep)
@@ -567,12 +569,11 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         write_key_files=ctx.opts.out_dir is None,
         issued_by=ctx.admin,
     )
-    if spec.namespaces:
-        first = spec.namespaces[0]
-        opts.namespace = first.namespace
-        opts.rules, opts.roles, opts.cluster_roles = list(first.rules), list(first.roles), list(first.cluster_roles)
-    elif spec.cluster_roles:
-        opts.cluster_roles, opts.cluster_wide = list(spec.cluster_roles), True
+    opts.access = spec_access(spec, ctx.default_namespace)
+    opts.namespace = spec.primary_namespace
+    opts.delivery = registry.DELIVERY_HANDOUT if ctx.opts.out_dir is not None else registry.DELIVERY_KUBECONFIG
+    if ctx.opts.out_dir is not None:
+        opts.recorded_out = str(out_file(ctx.opts.out_dir, spec.name))
     tmp = _tmp_out(ctx, spec.name)
     opts.out = str(tmp) if tmp is not None else None
     try:
@@ -590,18 +591,7 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
             o.kubeconfig = str(final)
         else:
             o.kubeconfig = res.kubeconfig
-        made = {_key(x) for x in res.rbac_objects}
-        desired = spec.rbac_objects(ctx.default_namespace)
-        extra = [RbacChange("create", x) for x in desired if _key(x) not in made]
-        if item.action == REISSUE:  # drop what is no longer declared
-            extra += [c for c in item.rbac_changes if c.op == "delete"]
-        try:
-            _change_rbac(ctx, extra, spec, desired)
-        except KubeuserError as exc:
-            exc.message = f"{spec.name} was onboarded, but granting the rest of its access failed: {exc.message}"
-            exc.hint = (exc.hint + "; " if exc.hint else "") + "apply the file again to finish"
-            raise
-        o.rbac = [rbac.describe(x) for x in desired]
+        o.rbac = [rbac.describe(x) for x in res.rbac_objects]
         old = item.record
         if item.action == REISSUE and old is not None:
             o.note = (
@@ -643,7 +633,14 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
         registry_namespace=ctx.opts.registry_namespace,
         write_key_files=ctx.opts.out_dir is None,
         issued_by=ctx.admin,
+        recorded_out=str(out_file(ctx.opts.out_dir, spec.name)) if ctx.opts.out_dir is not None else None,
     )
+    if item.rbac_changes:  # access first (same code as `update`), then the new certificate
+        try:
+            _reconcile(ctx, item, rep)
+        except KubeuserError as exc:
+            exc.message = f"updating the access of {spec.name} failed (not renewed): {exc.message}"
+            raise
     try:
         res = renewwf.renew(opts, ctx.target, ctx.gw, rep)
         o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
@@ -663,39 +660,22 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    if item.rbac_changes:
-        try:
-            _reconcile(ctx, item)
-        except KubeuserError as exc:
-            exc.message = f"{spec.name} was renewed, but updating its access failed: {exc.message}"
-            raise
 
 
-def _reconcile(ctx: _Context, item: PlannedUser) -> None:
+def spec_access(spec: UserSpec, default_namespace: str) -> rbac.Access:
+    """Everything a declared user should be granted."""
+    return rbac.Access.of(*spec.requests(default_namespace))
+
+
+def _reconcile(ctx: _Context, item: PlannedUser, rep: RecordingReporter) -> None:
+    """``update``: the same code as ``kubeuser grant``/``ungrant`` (RBAC made exactly as declared, recorded)."""
     spec = item.spec
     assert spec is not None
-    _change_rbac(ctx, item.rbac_changes, spec, spec.rbac_objects(ctx.default_namespace))
-
-
-def _change_rbac(ctx: _Context, changes: Sequence[RbacChange], spec: UserSpec, desired: list[dict[str, Any]]) -> None:
-    """Make the changes, then record the full set of bindings in the registry."""
-    if not changes:
-        return
-    for c in changes:
-        if c.op == "delete":
-            meta = c.obj["metadata"]
-            ctx.gw.delete_object(c.obj["kind"], meta["name"], meta.get("namespace"))
-        else:
-            ctx.gw.apply_object(c.obj)  # a changed roleRef is replaced (it is immutable)
     reg = registry.Registry(ctx.gw, ctx.registry_namespace)
     found = reg.get(spec.name)
     if found is None:
-        return
-    record, cert = found
-    record.bindings = [registry.BindingRef.of(x) for x in desired]
-    if spec.primary_namespace:
-        record.namespace = spec.primary_namespace
-    reg.put(record, cert)
+        raise NotFoundError(f"the registry record of {spec.name} disappeared", hint="apply the file again")
+    steps.change_access(ctx.gw, reg, found, spec_access(spec, ctx.default_namespace), rep)
 
 
 def _prune(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:

@@ -13,6 +13,12 @@ it is renewed or revoked. Objects whose user annotation is missing cannot be att
 reported too. Nothing else is touched: registry records, kubeconfigs and local files stay as
 they are (``kubeuser revoke`` removes those).
 
+Ownership: every object carries the registry (namespace) whose record owns it. cleanup judges
+only objects of its own registry (``--registry-namespace``); objects of other registries are
+reported and never touched. Objects made by kubeuser 0.1.0 carry no registry: they count as
+orphans only when no registry in the cluster holds an active record of their user (one
+cluster-wide list of kubeuser's ConfigMaps); if that cannot be read, they are reported and kept.
+
 A ``create`` running right now (on another machine) has objects but no record yet: ``--min-age``
 leaves young objects alone, and before deleting, each user's record is read once more.
 """
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import naming, registry
+from kubeuser import naming, ownership, registry
 from kubeuser.errors import KubeuserError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
@@ -97,6 +103,8 @@ class CleanupResult:
     active_users: int
     too_young: int = 0
     kept: list[str] = field(default_factory=list)  # users whose record turned active before deletion
+    other_registries: list[str] = field(default_factory=list)  # objects owned by another registry: untouched
+    unprovable: list[str] = field(default_factory=list)  # 0.1.0 objects whose owner cannot be checked: kept
 
     @property
     def deleted(self) -> list[Orphan]:
@@ -115,6 +123,8 @@ class CleanupResult:
             "deletedCount": len(self.deleted),
             "skippedTooYoung": self.too_young,
             "keptUsers": self.kept,
+            "otherRegistries": self.other_registries,
+            "keptUnprovable": self.unprovable,
         }
 
 
@@ -186,6 +196,28 @@ def _csr_problem(csr: dict[str, Any]) -> str | None:
     return "pending: never approved, no certificate"
 
 
+def active_anywhere(gw: Gateway) -> set[str] | None:
+    """Users with an active record in any registry of the cluster; None if that cannot be read."""
+    try:
+        cms = gw.list_objects("ConfigMap", None, naming.MANAGED_SELECTOR)
+    except KubeuserError:
+        return None
+    users: set[str] = set()
+    for cm in cms:
+        if registry.RECORD_KEY not in (cm.get("data") or {}):
+            continue
+        try:
+            rec = registry.from_configmap(cm)
+        except KubeuserError:
+            user = _user_of(cm)
+            if user:
+                users.add(user)  # unreadable counts as active
+            continue
+        if rec.status == "active":
+            users.add(rec.user)
+    return users
+
+
 def find_orphans(
     gw: Gateway,
     statuses: dict[str, str],
@@ -193,12 +225,49 @@ def find_orphans(
     users: Iterable[str] = (),
     min_age_seconds: int = 0,
     now: datetime | None = None,
+    registry_namespace: str | None = None,
+    result: CleanupResult | None = None,
 ) -> tuple[list[Orphan], int]:
-    """(orphans in deletion order, how many candidates were left alone for being younger than min_age)."""
+    """(orphans in deletion order, how many candidates were left alone for being younger than min_age).
+
+    With *registry_namespace*, objects owned by another registry are reported in *result* and never
+    called orphans; objects of kubeuser 0.1.0 (no registry) only when no registry has their user active.
+    """
     now = now or datetime.now(timezone.utc)
     only = set(users)
     found: list[Orphan] = []
     too_young = 0
+    anywhere: set[str] | bool | None = False  # not read yet
+
+    def owner_verdict(obj: dict[str, Any], reason: str | None, stuck: bool = False) -> str | None:
+        """*stuck*: a CSR that never got a certificate (it grants nothing: garbage whoever made it)."""
+        nonlocal anywhere
+        if registry_namespace is None or _user_of(obj) is None:
+            return reason
+        owner = ownership.registry_of(obj)
+        meta = obj.get("metadata") or {}
+        ns = meta.get("namespace")
+        what = f"{obj.get('kind', '?')} {str(ns) + '/' if ns else ''}{meta.get('name')}"
+        if owner == registry_namespace:
+            return reason
+        if owner is not None:
+            if result is not None and (not only or _user_of(obj) in only):
+                result.other_registries.append(f"{what} (user {_user_of(obj)!r} of registry {owner})")
+            return None
+        if reason is None:
+            return None
+        if stuck:
+            return reason
+        if anywhere is False:
+            anywhere = active_anywhere(gw)
+        if anywhere is None:
+            if result is not None and (not only or _user_of(obj) in only):
+                result.unprovable.append(f"{what} (made by kubeuser 0.1.0; registries could not be read)")
+            return None
+        assert isinstance(anywhere, set)
+        if _user_of(obj) in anywhere:
+            return None
+        return f"{reason} (made by kubeuser 0.1.0; no registry has an active record of the user)"
 
     def consider(kind: str, obj: dict[str, Any], reason: str | None, no_certificate: bool = False) -> None:
         nonlocal too_young
@@ -218,12 +287,15 @@ def find_orphans(
 
     for kind in RBAC_KINDS:
         for obj in gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR):
-            consider(kind, obj, _missing_record(_user_of(obj), statuses))
+            obj.setdefault("kind", kind)
+            consider(kind, obj, owner_verdict(obj, _missing_record(_user_of(obj), statuses)))
     for csr in gw.list_csrs(naming.MANAGED_SELECTOR):
+        csr.setdefault("kind", CSR_KIND)
         no_record = _missing_record(_user_of(csr), statuses)
         problem = _csr_problem(csr)
         reasons = [r for r in (problem, no_record) if r]
-        consider(CSR_KIND, csr, "; ".join(reasons) if reasons else None, no_certificate=problem is not None)
+        verdict = owner_verdict(csr, "; ".join(reasons) if reasons else None, stuck=problem is not None)
+        consider(CSR_KIND, csr, verdict, no_certificate=problem is not None and verdict is not None)
     return found, too_young
 
 
@@ -235,12 +307,17 @@ def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupRes
         s.detail = f"{reg_ns}: {len(statuses)} record(s), {active} active"
     for w in warnings:
         reporter.warn(w)
+    res = CleanupResult([], opts.delete, reg_ns, active)
     with reporter.step("Find leftovers") as s:
-        orphans, too_young = find_orphans(gw, statuses, users=opts.users, min_age_seconds=opts.min_age_seconds)
+        orphans, too_young = find_orphans(
+            gw, statuses, users=opts.users, min_age_seconds=opts.min_age_seconds, registry_namespace=reg_ns, result=res
+        )
+        res.orphans, res.too_young = orphans, too_young
         s.detail = f"{len(orphans)} orphaned object(s)" + (
             f", {too_young} younger than --min-age left alone" if too_young else ""
         )
-    res = CleanupResult(orphans, opts.delete, reg_ns, active, too_young)
+        if res.other_registries:
+            s.detail += f"; {len(res.other_registries)} of other registries not touched"
     if not opts.delete or not orphans:
         return res
 

@@ -1,8 +1,13 @@
 """``kubeuser create``: onboard one user end to end, and prove the result works.
 
-validate → (preflight) → key → CSR → approve → wait → verify → prove authentication →
-RBAC → registry → kubeconfig → access summary. Every failure after the CSR exists undoes
-what this run created (CSR, RBAC objects, registry record) or says what is left.
+validate → (preflight) → ownership checks → key → CSR → approve → wait → verify → prove
+authentication → RBAC → registry → kubeconfig (the commit point) → access summary. The steps
+run in a :class:`~kubeuser.workflows.steps.Transaction`: every failure before the commit undoes
+what this run changed (CSR, RBAC objects, registry record, key files) or says what is left.
+
+Before anything is created, every name the run will write is checked: RBAC objects and
+kubeconfig entries that exist must be kubeuser's own for this user (``--force`` reissues those);
+anything else of the same name is a conflict, with or without ``--force``.
 """
 
 from __future__ import annotations
@@ -16,15 +21,10 @@ from typing import Any
 from kubeuser import kubeconfig, naming, pki, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
-from kubeuser.errors import (
-    ConflictError,
-    KubeuserError,
-    NotFoundError,
-    UnauthenticatedError,
-    UsageError,
-)
+from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.progress import Reporter
+from kubeuser.workflows import steps
 from kubeuser.workflows.issue import IssuedCertificate, issue
 from kubeuser.workflows.preflight import require_onboarding_permissions
 
@@ -54,6 +54,10 @@ class CreateOptions:
     key_dir: Path | None = None  # where client.key/client.crt go; None → kubeuser_home()/CLUSTER/USER
     write_key_files: bool = True
     issued_by: str | None = None  # who issues (default: asked from the server); batch callers ask once
+    allow_missing_roles: bool = False  # bind Roles/ClusterRoles that do not exist yet (pre-provisioning)
+    delivery: str | None = None  # recorded delivery; None → "handout" with --out, else "kubeconfig"
+    access: rbac.Access | None = None  # the whole access to grant (apply: several namespaces); None → from flags
+    recorded_out: str | None = None  # the handout path to record when --out is a temporary file (apply)
 
 
 @dataclass
@@ -96,11 +100,10 @@ def key_dir_for(cluster: str, user: str) -> Path:
 
 def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:
     """(kubeconfig user entry name, context name)."""
-    entry = f"{user}@{cluster}"
-    return entry, context_name or entry
+    return steps.entry_names(user, cluster, context_name)
 
 
-def dry_run_manifests(p: Plan) -> list[dict[str, Any]]:
+def dry_run_manifests(p: Plan, registry_ns: str | None = None) -> list[dict[str, Any]]:
     """The CSR and RBAC objects ``create`` would send (the CSR carries a throwaway key's request)."""
     key = pki.generate_key(p.key_type, p.key_size)
     csr = csr_manifest(
@@ -108,10 +111,10 @@ def dry_run_manifests(p: Plan) -> list[dict[str, Any]]:
         pki.build_csr(key, p.user, p.groups),
         usages=pki.usages_for(key),
         expiration_seconds=p.ttl_seconds,
-        labels=naming.managed_labels(p.user),
-        annotations=naming.managed_annotations(p.user, p.groups),
+        labels=naming.managed_labels(p.user, registry_ns),
+        annotations=naming.managed_annotations(p.user, p.groups, registry_ns),
     )
-    return [csr, *rbac.objects_for(p.user, p.groups, p.rbac)]
+    return [csr, *rbac.objects_for(p.user, p.groups, p.rbac, registry_ns)]
 
 
 @dataclass
@@ -133,6 +136,8 @@ class CreateResult:
     identity: Identity
     access: list[str]
     warnings: list[str]
+    removed_grants: list[str] = field(default_factory=list)  # --force: earlier kubeuser objects that were deleted
+    earlier_valid: list[registry.CertRecord] = field(default_factory=list)  # --force: still-valid older certificates
 
     def to_dict(self) -> dict[str, Any]:
         info = self.issued.info
@@ -172,6 +177,10 @@ class CreateResult:
                 "method": self.identity.method,
             },
             "access": self.access,
+            "removedGrants": self.removed_grants,
+            "earlierCertificatesStillValid": [
+                {"serial": c.serial, "notAfter": c.not_after} for c in self.earlier_valid
+            ],
             "warnings": self.warnings,
         }
 
@@ -194,13 +203,14 @@ def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
     return f"kubeconfig user {target.ctx.user_name}"
 
 
-def preflight(gw: Gateway, p: Plan, registry_ns: str) -> None:
+def preflight(gw: Gateway, p: Plan, registry_ns: str, access: rbac.Access | None = None) -> None:
     """Cheap permission checks (SelfSubjectAccessReviews, in parallel) before anything is created.
 
     One implementation with ``kubeuser preflight`` (same messages): ForbiddenError names the first
     missing permission, its hint lists all of them.
     """
-    require_onboarding_permissions(gw, registry_ns, rbac.objects_for(p.user, p.groups, p.rbac))
+    acc = access if access is not None else rbac.Access.of(p.rbac)
+    require_onboarding_permissions(gw, registry_ns, acc.objects(p.user, p.groups, registry_ns))
 
 
 def create(
@@ -217,20 +227,11 @@ def create(
     cluster = target.ctx.cluster_name
     user_entry_name, context_name = names_for(p.user, cluster, opts.context_name)
     reg = registry.Registry(gw, registry.namespace_from(opts.registry_namespace))
+    access = opts.access if opts.access is not None else rbac.Access.of(p.rbac)
+    delivery = opts.delivery or (registry.DELIVERY_HANDOUT if opts.out is not None else registry.DELIVERY_KUBECONFIG)
 
     # -- checks that change nothing --------------------------------------------------------
-    destination: Path | None = None
-    if opts.out is None:
-        destination = target.loaded.destination(names=[("users", user_entry_name), ("contexts", context_name)])
-        if not opts.force:
-            for kind, n in (("users", user_entry_name), ("contexts", context_name)):
-                if target.loaded.entry(kind, n) is not None:
-                    raise ConflictError(
-                        f"kubeconfig {target.loaded.origin.get((kind, n), destination)} already has {kind[:-1]} {n!r}",
-                        hint=f"`kubeuser create {p.user} --force` reissues it, `kubeuser revoke {p.user}` "
-                        "removes it, or choose --context-name",
-                    )
-    elif opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
+    if opts.out is not None and opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
         raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
 
     with reporter.step("Connect") as s:
@@ -238,132 +239,141 @@ def create(
         s.detail = f"{gw.server} ({version.git_version})"
     if not skip_preflight:
         with reporter.step("Check permissions") as s:
-            preflight(gw, p, reg.namespace)
-            s.detail = "may create and approve CSRs" + (", RBAC" if not p.rbac.empty else "")
-    namespaced = any(o["metadata"].get("namespace") for o in rbac.objects_for(p.user, p.groups, p.rbac))
-    if namespaced and gw.get_object("Namespace", p.rbac.namespace) is None:
+            preflight(gw, p, reg.namespace, access)
+            s.detail = "may create and approve CSRs" + (", RBAC" if not access.empty else "")
+    missing_ns = [n.namespace for n in access.namespaces if gw.get_object("Namespace", n.namespace) is None]
+    if missing_ns:
         raise NotFoundError(
-            f"namespace {p.rbac.namespace!r} does not exist",
-            hint=f"create it (kubectl create namespace {p.rbac.namespace}) or pick another with -n",
+            f"namespace {missing_ns[0]!r} does not exist",
+            hint=f"create it (kubectl create namespace {missing_ns[0]}) or pick another with -n",
         )
     existing = reg.get(p.user)
-    if existing is not None and existing[0].status == "active" and not opts.force:
-        rec = existing[0]
+    record = existing[0] if existing else None
+    if record is not None and record.status == "active" and not opts.force:
         raise ConflictError(
-            f"user {p.user!r} already exists (certificate {rec.certificate.serial}, valid until "
-            f"{rec.certificate.not_after})",
-            hint=f"`kubeuser renew {p.user}` for a new certificate, `--force` to reissue, "
-            f"`kubeuser revoke {p.user}` to remove",
+            f"user {p.user!r} already exists (certificate {record.certificate.serial}, valid until "
+            f"{record.certificate.not_after})",
+            hint=f"`kubeuser renew {p.user}` for a new certificate, `kubeuser grant {p.user} …` to change access, "
+            f"`--force` to reissue, `kubeuser revoke {p.user}` to remove",
+        )
+    with reporter.step("Check ownership") as s:
+        rbac_plan = steps.plan_rbac(
+            gw,
+            user=p.user,
+            groups=p.groups,
+            access=access,
+            registry_ns=reg.namespace,
+            record=record,
+            existing=[] if record is None else None,  # a new user: only the names it will use need checking
+        )
+        kc_plan: steps.KubeconfigPlan | None = None
+        if opts.out is None:
+            kc_plan = steps.plan_kubeconfig(
+                target,
+                user=p.user,
+                serials=record.serials() if record else set(),
+                user_entry=user_entry_name,
+                context=context_name,
+                may_replace=opts.force or record is None or record.status != "active",
+                replace_hint=f"`kubeuser create {p.user} --force` reissues it, `kubeuser revoke {p.user}` removes it",
+            )
+        s.detail = "no conflicts" + (
+            f"; replacing kubeuser's {', '.join(kc_plan.replaces)}" if kc_plan and kc_plan.replaces else ""
         )
     issued_by = opts.issued_by or admin_identity(gw, target, version)
 
-    # -- the certificate -------------------------------------------------------------------
-    with reporter.step("Generate key") as s:
-        key = pki.generate_key(p.key_type, p.key_size)
-        s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
-    issued = issue(
-        gw,
-        user=p.user,
-        groups=p.groups,
-        ttl_seconds=p.ttl_seconds,
-        key=key,
-        ca_pem=target.ctx.ca_pem(),
-        timeout=opts.timeout,
-        reporter=reporter,
-        version=version,
-    )
+    key_file = cert_file = None
+    standalone_yaml: str | None = None
+    with steps.Transaction(reporter, user=p.user) as tx:
+        with tx.step("Generate key") as s:
+            key = pki.generate_key(p.key_type, p.key_size)
+            s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
+        issued = issue(
+            gw,
+            user=p.user,
+            groups=p.groups,
+            ttl_seconds=p.ttl_seconds,
+            key=key,
+            ca_pem=target.ctx.ca_pem(),
+            timeout=opts.timeout,
+            reporter=reporter,
+            version=version,
+            registry_ns=reg.namespace,
+        )
+        tx.on_undo(f"CSR {issued.csr_name}", lambda: gw.delete_csr(issued.csr_name))
+        with tx.step("Prove the new identity authenticates") as s:
+            identity, user_gw = steps.prove(gw, issued.cert_pem, issued.key_pem, p.user)
+            tx.on_undo("", user_gw.close)
+            s.detail = steps.identity_text(identity, p.user, version)
 
-    created: list[dict[str, Any]] = []
-    wrote: list[Path] = []
-    registry_written = False
-    complete = False  # set once the kubeconfig is written: from then on nothing is rolled back
-    user_gw: Gateway | None = None
-    try:
-        user_gw = gw.as_certificate(issued.cert_pem, issued.key_pem)
-        with reporter.step("Prove the new identity authenticates") as s:
-            try:
-                identity = user_gw.whoami()
-            except UnauthenticatedError as exc:
-                raise UnauthenticatedError(
-                    "the API server does not accept the new certificate (401)",
-                    hint="the signer's CA is not in the API server's --client-ca-file",
-                ) from exc
-            if identity.username is not None and identity.username != p.user:
-                raise KubeuserError(f"the server sees the new certificate as {identity.username!r}, not {p.user!r}")
-            s.detail = _identity_text(identity, p.user, version.git_version)
+        with tx.step("Grant access (RBAC)") as s:
+            steps.apply_rbac(tx, gw, rbac_plan)
+            s.detail = ", ".join(rbac.describe(o) for o in rbac_plan.desired) or "none (least privilege)"
+            if rbac_plan.delete:
+                s.detail += "; removed earlier: " + ", ".join(rbac.describe(o) for o in rbac_plan.delete)
+            s.skipped = not rbac_plan.desired and not rbac_plan.delete
 
-        rbac_objects = rbac.objects_for(p.user, p.groups, p.rbac)
-        with reporter.step("Grant access (RBAC)") as s:
-            for obj in rbac_objects:
-                if opts.force:
-                    if gw.apply_object(obj) == "created":
-                        created.append(obj)
-                    continue
-                try:
-                    gw.create_object(obj)
-                except ConflictError as exc:
-                    raise ConflictError(
-                        f"{rbac.describe(obj)} already exists",
-                        hint=f"`kubeuser create {p.user} --force` takes it over, or remove it",
-                    ) from exc
-                created.append(obj)
-            s.detail = ", ".join(rbac.describe(o) for o in rbac_objects) or "none (least privilege)"
-            s.skipped = not rbac_objects
-
-        with reporter.step("Record in registry") as s:
-            record = build_record(
+        with tx.step("Record in registry") as s:
+            new_record = build_record(
                 user=p.user,
                 groups=p.groups,
                 ttl_seconds=p.ttl_seconds,
                 namespace=p.rbac.namespace,
                 cluster=cluster,
                 issued=issued,
-                bindings=[registry.BindingRef.of(o) for o in rbac_objects],
+                bindings=steps.binding_refs(rbac_plan.desired),
                 context_name=context_name,
                 issued_by=issued_by,
                 existing=existing,
+                access=access,
+                key_type=p.key_type,
+                key_size=p.key_size,
+                delivery=delivery,
+                out=opts.recorded_out or opts.out,
+                kubeconfig_user=user_entry_name if kc_plan else None,
+                kubeconfig_file=str(kc_plan.destination) if kc_plan else None,
             )
-            reg.put(record, issued.cert_pem)
-            registry_written = True
+            steps.write_record(tx, reg, new_record, issued.cert_pem, existing)
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
-        key_file = cert_file = None
         if opts.write_key_files:
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
-            wrote.append(kdir / "client.key")
+            tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))
             pki.write_public_file(kdir / "client.crt", issued.cert_pem)
-            wrote.append(kdir / "client.crt")
+            tx.on_undo(str(kdir / "client.crt"), lambda: (kdir / "client.crt").unlink(missing_ok=True))
             key_file, cert_file = str(kdir / "client.key"), str(kdir / "client.crt")
 
-        with reporter.step("Write kubeconfig") as s:
-            standalone_yaml, s.detail = _write_kubeconfig(
-                opts, target, p, issued, destination, user_entry_name, context_name
-            )
-            complete = True
+        with tx.step("Write kubeconfig") as s:
+            if kc_plan is not None:
+                for note in steps.merge_kubeconfig(
+                    target,
+                    kc_plan,
+                    namespace=p.rbac.namespace,
+                    cert_pem=issued.cert_pem,
+                    key_pem=issued.key_pem,
+                    set_current=opts.set_current,
+                    user=p.user,
+                    serials=new_record.serials(),
+                ):
+                    reporter.warn(note)
+                s.detail = f"context {context_name} in {kc_plan.destination}" + (
+                    " (current)" if opts.set_current else ""
+                )
+            else:
+                standalone_yaml, s.detail = write_handout(
+                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, issued, opts.force
+                )
+            tx.commit()  # the user exists and works from here on: nothing is rolled back
 
-    except BaseException as exc:
-        if user_gw is not None:
-            user_gw.close()
-        if complete:  # interrupted right after the last write: the user exists and works; keep it
-            if isinstance(exc, KubeuserError):
-                exc.hint = (exc.hint + "; " if exc.hint else "") + f"user {p.user} was created completely"
-            raise
-        restore = existing if registry_written else None
-        leftover = _rollback(gw, issued.csr_name, created, reg, p.user, registry_written, restore, wrote)
-        if isinstance(exc, KubeuserError):
-            exc.hint = (exc.hint + "; " if exc.hint else "") + leftover
-        raise
-
-    # The user exists and works from here on: a failing summary is reported, never rolled back.
-    assert user_gw is not None
-    access: list[str] = []
+    # A failing summary is reported, never rolled back.
+    access_lines: list[str] = []
     late_warnings: list[str] = []
     try:
         with reporter.step("Summarize access") as s:
-            access = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
-            access = [a for a in access if not _is_default_rule(a)]
-            s.detail = f"{len(access)} rule(s) in namespace {p.rbac.namespace}"
+            access_lines = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
+            access_lines = [a for a in access_lines if not _is_default_rule(a)]
+            s.detail = f"{len(access_lines)} rule(s) in namespace {p.rbac.namespace}"
     except KubeuserError as exc:
         late_warnings.append(f"the user was created, but summarizing its access failed: {exc.message}")
         reporter.warn(late_warnings[-1])
@@ -372,11 +382,15 @@ def create(
     warnings = list(p.warnings)
     if issued.lifetime.message:
         warnings.append(issued.lifetime.message)
+    earlier = new_record.still_valid_earlier()
+    for c in earlier:
+        warnings.append(still_valid_warning(p.user, c))
+        reporter.warn(warnings[-1])
     warnings += late_warnings
-    if p.rbac.empty:
+    if access.empty:
         reporter.note(
-            f"{p.user} can authenticate but may do nothing yet: grant access with --rule/--role/--clusterrole "
-            f"(e.g. `kubeuser create {p.user} --force --clusterrole view -n {p.rbac.namespace}`)"
+            f"{p.user} can authenticate but may do nothing yet: grant access with "
+            f"`kubeuser grant {p.user} --clusterrole view -n {p.rbac.namespace}` (or --rule/--role)"
         )
     return CreateResult(
         user=p.user,
@@ -387,82 +401,50 @@ def create(
         namespace=p.rbac.namespace,
         issued=issued,
         context=context_name,
-        kubeconfig=str(destination) if destination else None,
+        kubeconfig=str(kc_plan.destination) if kc_plan else None,
         out=opts.out,
         standalone_yaml=standalone_yaml,
         key_file=key_file,
         cert_file=cert_file,
-        rbac_objects=rbac_objects,
+        rbac_objects=rbac_plan.desired,
         identity=identity,
-        access=access,
+        access=access_lines,
         warnings=warnings,
+        removed_grants=[rbac.describe(o) for o in rbac_plan.delete],
+        earlier_valid=earlier,
     )
 
 
-def merge_into_kubeconfig(
+def still_valid_warning(user: str, c: registry.CertRecord) -> str:
+    return (
+        f"an earlier certificate of {user} (serial {c.serial}) still authenticates until {c.not_after}: "
+        "Kubernetes cannot revoke a client certificate; whoever holds its key keeps the access its name and "
+        "groups are granted"
+    )
+
+
+def write_handout(
     target: Target,
-    destination: Path,
-    *,
-    user_entry_name: str,
+    out: str,
+    user: str,
     context_name: str,
     namespace: str,
-    cert_pem: bytes,
-    key_pem: bytes,
-    set_current: bool,
-) -> None:
-    """Add or replace the user + context in ``destination`` (locked, atomic), keeping everything else."""
-    cluster = target.ctx.cluster_name
-    user_body = kubeconfig.user_entry(cert_pem, key_pem)
-    ctx_body = kubeconfig.context_entry(cluster, user_entry_name, namespace)
-    cluster_elsewhere = target.loaded.origin.get(("clusters", cluster)) not in (None, destination)
-
-    def mutate(doc: dict[str, Any]) -> None:
-        if not cluster_elsewhere and not kubeconfig.has_entry(doc, "clusters", cluster):
-            kubeconfig.set_entry(doc, "clusters", cluster, target.ctx.embedded_cluster())
-        kubeconfig.set_entry(doc, "users", user_entry_name, user_body)
-        kubeconfig.set_entry(doc, "contexts", context_name, ctx_body)
-        if set_current:
-            doc["current-context"] = context_name
-
-    kubeconfig.update_file(destination, mutate)
-
-
-def _write_kubeconfig(
-    opts: CreateOptions,
-    target: Target,
-    p: Plan,
     issued: IssuedCertificate,
-    destination: Path | None,
-    user_entry_name: str,
-    context_name: str,
+    force: bool,
 ) -> tuple[str | None, str]:
-    """Merge into the admin's kubeconfig, or write/print a standalone one. Returns (yaml for stdout, detail)."""
-    cluster = target.ctx.cluster_name
-    if opts.out is None:
-        assert destination is not None
-        merge_into_kubeconfig(
-            target,
-            destination,
-            user_entry_name=user_entry_name,
-            context_name=context_name,
-            namespace=p.rbac.namespace,
-            cert_pem=issued.cert_pem,
-            key_pem=issued.key_pem,
-            set_current=opts.set_current,
-        )
-        return None, f"context {context_name} in {destination}" + (" (current)" if opts.set_current else "")
+    """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail)."""
     doc = kubeconfig.standalone(
-        cluster_name=cluster,
+        cluster_name=target.ctx.cluster_name,
         cluster=target.ctx.embedded_cluster(),
-        user_name=p.user,
+        user_name=user,
         user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem),
         context_name=context_name,
-        namespace=p.rbac.namespace,
+        namespace=namespace,
     )
-    if opts.out == "-":
+    if out == "-":
         return kubeconfig.dump(doc), "standalone kubeconfig on stdout"
-    kubeconfig.write_new(Path(opts.out).expanduser(), doc, force=opts.force)
-    return None, f"standalone kubeconfig {opts.out}"
+    kubeconfig.write_new(Path(out).expanduser(), doc, force=force)
+    return None, f"standalone kubeconfig {out}"
 
 
 # SelfSubjectRulesReview always lists what every authenticated user may do; leave that out of summaries
@@ -477,16 +459,6 @@ def _is_default_rule(text: str) -> bool:
     return text.startswith(_DEFAULT_RULE_PREFIXES)
 
 
-def _identity_text(identity: Identity, user: str, version: str) -> str:
-    if identity.username is not None:
-        groups = ", ".join(g for g in identity.groups if g != "system:authenticated")
-        return f"server says: {identity.username}" + (f" (groups {groups})" if groups else "")
-    return (
-        f"authenticated (SelfSubjectAccessReview); {version} has no SelfSubjectReview, "
-        f"so the name {user!r} comes from the certificate"
-    )
-
-
 def build_record(
     *,
     user: str,
@@ -499,6 +471,13 @@ def build_record(
     context_name: str,
     issued_by: str,
     existing: tuple[registry.UserRecord, bytes | None] | None,
+    access: rbac.Access | None = None,
+    key_type: str | None = None,
+    key_size: int | None = None,
+    delivery: str | None = None,
+    out: str | None = None,
+    kubeconfig_user: str | None = None,
+    kubeconfig_file: str | None = None,
 ) -> registry.UserRecord:
     """The registry record for a freshly issued certificate; an existing record's certificate moves to history."""
     info = issued.info.to_dict()
@@ -530,41 +509,11 @@ def build_record(
         history=history,
         created_at=created_at,
         created_by=created_by,
+        access=access,
+        key_type=key_type,
+        key_size=key_size,
+        delivery=delivery,
+        out=out,
+        kubeconfig_user=kubeconfig_user,
+        kubeconfig_file=kubeconfig_file,
     )
-
-
-def _rollback(
-    gw: Gateway,
-    csr_name: str,
-    created: list[dict[str, Any]],
-    reg: registry.Registry,
-    user: str,
-    registry_written: bool,
-    previous: tuple[registry.UserRecord, bytes | None] | None,
-    files: list[Path],
-) -> str:
-    """Undo what this run created; return a sentence saying what was undone or is left."""
-    left: list[str] = []
-    for f in files:
-        f.unlink(missing_ok=True)
-    for obj in reversed(created):
-        meta = obj["metadata"]
-        try:
-            gw.delete_object(obj["kind"], meta["name"], meta.get("namespace"))
-        except KubeuserError:
-            left.append(rbac.describe(obj))
-    if registry_written:
-        try:
-            if previous is not None:
-                reg.put(*previous)  # put the earlier record back as it was
-            else:
-                reg.delete(user)
-        except KubeuserError:
-            left.append(f"registry record {reg.namespace}/{registry.object_name(user)}")
-    try:
-        gw.delete_csr(csr_name)
-    except KubeuserError:
-        left.append(f"CSR {csr_name}")
-    if left:
-        return "left behind: " + ", ".join(left) + f" (`kubeuser revoke {user}` removes them)"
-    return "everything this run created was removed"

@@ -85,6 +85,7 @@ def issue(
     timeout: float,
     reporter: Reporter,
     version: ServerVersion | None,
+    registry_ns: str | None = None,
 ) -> IssuedCertificate:
     key_pem = pki.key_to_pem(key)
     name = naming.csr_name(user)
@@ -93,8 +94,8 @@ def issue(
         pki.build_csr(key, user, groups),
         usages=pki.usages_for(key),
         expiration_seconds=ttl_seconds,
-        labels=naming.managed_labels(user),
-        annotations=naming.managed_annotations(user, groups),
+        labels=naming.managed_labels(user, registry_ns),
+        annotations=naming.managed_annotations(user, groups, registry_ns),
     )
     submitted = False  # from here on, any failure or interrupt deletes the CSR we made (and only ours)
     try:

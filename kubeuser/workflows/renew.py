@@ -1,23 +1,28 @@
 """``kubeuser renew``: a new certificate for a known user through the same CSR flow.
 
-New key by default (``--reuse-key`` keeps the old one); the kubeconfig entry is updated in place
-(or a standalone file written with ``--out``); the registry record keeps the old certificate in
-its history. Bindings are left as they are.
+It keeps what the record says unless told otherwise: the key spec (type and size), the groups,
+the lifetime asked for last time, and how the credentials were delivered. A user whose
+kubeconfig was handed out (``create --out``, ``apply --out-dir``) gets a new handout (``--out
+FILE|-`` is required) and is told the old one is stale; a user merged into a kubeconfig gets its
+entries rewritten there, and only if they are provably kubeuser's (:mod:`kubeuser.ownership`).
+The user's RBAC objects are reconciled to the record. The earlier certificate is not revoked
+(Kubernetes cannot): renew says until when every earlier certificate still authenticates.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import kubeconfig, naming, pki, registry
+from kubeuser import naming, pki, registry
 from kubeuser.connect import Target
-from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UnauthenticatedError, UsageError
+from kubeuser.errors import ConflictError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
 from kubeuser.workflows import create as createwf
+from kubeuser.workflows import steps
 from kubeuser.workflows.issue import IssuedCertificate, issue
 
 
@@ -26,7 +31,7 @@ class RenewOptions:
     name: str
     ttl_seconds: int | None = None  # None → the lifetime asked for last time
     reuse_key: bool = False
-    key_type: str = "ecdsa"
+    key_type: str | None = None  # None → the record's key type (the current certificate's)
     key_size: int | None = None
     out: str | None = None
     force: bool = False
@@ -34,6 +39,7 @@ class RenewOptions:
     registry_namespace: str | None = None
     write_key_files: bool = True  # client.key/client.crt under kubeuser_home()
     issued_by: str | None = None  # default: asked from the server
+    recorded_out: str | None = None  # the handout path to record when --out is a temporary file (apply)
 
 
 @dataclass
@@ -45,6 +51,14 @@ class RenewResult:
     out: str | None
     context: str
     key_reused: bool
+    key_type: str = "ecdsa"
+    key_size: int | None = None
+    delivery: str = registry.DELIVERY_KUBECONFIG
+    stale_handout: str | None = None  # the earlier handout file, now holding an old certificate
+    standalone_yaml: str | None = None
+    earlier_valid: list[registry.CertRecord] = field(default_factory=list)
+    rbac_changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         info = self.issued.info.to_dict()
@@ -62,7 +76,28 @@ class RenewResult:
             "kubeconfig": self.kubeconfig,
             "out": self.out,
             "keyReused": self.key_reused,
+            "keyType": self.key_type,
+            "keySize": self.key_size,
+            "delivery": self.delivery,
+            "staleHandout": self.stale_handout,
+            "earlierCertificatesStillValid": [
+                {"serial": c.serial, "notAfter": c.not_after} for c in self.earlier_valid
+            ],
+            "rbacChanges": self.rbac_changes,
+            "warnings": self.warnings,
         }
+
+
+def key_spec_of(record: registry.UserRecord, cert_pem: bytes | None) -> tuple[str, int | None]:
+    """The key spec to keep: the record's, else (format 1) what the current certificate's key is."""
+    if record.key_type:
+        return record.key_type, record.key_size
+    if cert_pem:
+        try:
+            return pki.key_spec_of_certificate(cert_pem)
+        except Exception:
+            pass
+    return "ecdsa", None
 
 
 def _old_key(target: Target, user: str, user_entry_name: str) -> bytes:
@@ -89,10 +124,10 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         found = reg.get(opts.name)
         if found is None:
             raise NotFoundError(
-                f"no kubeuser record for user {opts.name!r}",
+                f"no kubeuser record for user {opts.name!r} in registry {reg.namespace}",
                 hint=f"`kubeuser create {opts.name}` onboards a new user; `kubeuser list` shows known ones",
             )
-        record, _ = found
+        record, current_cert = found
         if record.status == "revoked":
             raise ConflictError(
                 f"user {opts.name!r} was revoked at {record.revoked_at}",
@@ -100,106 +135,170 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             )
         s.detail = f"current serial {record.certificate.serial}, until {record.certificate.not_after}"
     cluster = target.ctx.cluster_name
-    user_entry_name, _ = createwf.names_for(record.user, cluster, None)
-    context_name = record.context or user_entry_name
+    default_entry, default_context = createwf.names_for(record.user, cluster, None)
+    user_entry_name = record.kubeconfig_user or default_entry
+    context_name = record.context or default_context
     ttl = opts.ttl_seconds or record.certificate.requested_seconds or createwf.DEFAULT_TTL
-    if opts.out is not None and opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
-        raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
 
-    with reporter.step("Key") as s:
-        if opts.reuse_key:
-            key = pki.load_key_pem(_old_key(target, record.user, user_entry_name))
-            s.detail = "reusing the current key"
-        else:
-            kt, ks = pki.validate_key_spec(opts.key_type, opts.key_size)
-            key = pki.generate_key(kt, ks)
-            s.detail = f"new {kt} key"
-    issued = issue(
-        gw,
-        user=record.user,
-        groups=list(record.groups),
-        ttl_seconds=ttl,
-        key=key,
-        ca_pem=target.ctx.ca_pem(),
-        timeout=opts.timeout,
-        reporter=reporter,
-        version=version,
-    )
-    user_gw = gw.as_certificate(issued.cert_pem, issued.key_pem)
-    try:
-        with reporter.step("Prove the new certificate authenticates") as s:
-            try:
-                ident = user_gw.whoami()
-            except UnauthenticatedError as exc:
-                raise UnauthenticatedError(
-                    "the API server does not accept the renewed certificate (401)",
-                    hint="the signer's CA is not in the API server's --client-ca-file",
-                ) from exc
-            s.detail = ident.username or "authenticated"
-    except KubeuserError:
-        gw.delete_csr(issued.csr_name)
-        raise
-    finally:
-        user_gw.close()
+    # -- how the credentials go out: as they went last time, unless told otherwise ---------------
+    delivery = record.delivery
+    if delivery is None:  # format 1: merged here if this kubeconfig holds kubeuser's entry, else handed out
+        entry = target.loaded.entry("users", user_entry_name)
+        from kubeuser import ownership
 
-    with reporter.step("Record in registry") as s:
-        new = createwf.build_record(
+        ours = ownership.user_entry_is_ours(entry, record.user, record.serials())
+        delivery = registry.DELIVERY_KUBECONFIG if ours else registry.DELIVERY_HANDOUT
+    if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
+        where = f" ({record.out})" if record.out and record.out != "-" else ""
+        raise UsageError(
+            f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
+            "renew needs --out FILE (or --out - for stdout) for the new one",
+            hint=f"e.g. kubeuser renew {record.user} --out {record.user}.kubeconfig",
+        )
+    if opts.out is not None:
+        delivery = registry.DELIVERY_HANDOUT
+        if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
+            raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
+
+    if opts.reuse_key or (opts.key_type is None and opts.key_size is None):
+        key_type, key_size = key_spec_of(record, current_cert)
+    else:
+        key_type, key_size = opts.key_type or "ecdsa", opts.key_size
+    kt, ks = pki.validate_key_spec(key_type, key_size)
+
+    with reporter.step("Check ownership") as s:
+        access = steps.migrate_access(gw, record, reg.namespace)
+        rbac_plan = steps.plan_rbac(
+            gw, user=record.user, groups=record.groups, access=access, registry_ns=reg.namespace, record=record
+        )
+        kc_plan: steps.KubeconfigPlan | None = None
+        if opts.out is None:
+            kc_plan = steps.plan_kubeconfig(
+                target,
+                user=record.user,
+                serials=record.serials(),
+                user_entry=user_entry_name,
+                context=context_name,
+                may_replace=True,
+                replace_hint="",
+            )
+        s.detail = "RBAC " + ("as recorded" if rbac_plan.empty else "; ".join(rbac_plan.describe()))
+
+    issued_by = opts.issued_by or createwf.admin_identity(gw, target, version)
+    standalone_yaml: str | None = None
+    warnings: list[str] = []
+    with steps.Transaction(reporter, user=record.user) as tx:
+        with tx.step("Key") as s:
+            if opts.reuse_key:
+                key = pki.load_key_pem(_old_key(target, record.user, user_entry_name))
+                s.detail = "reusing the current key"
+            else:
+                key = pki.generate_key(kt, ks)
+                s.detail = f"new {kt} key" + (f" ({ks} bits)" if ks else "")
+        issued = issue(
+            gw,
             user=record.user,
             groups=list(record.groups),
             ttl_seconds=ttl,
-            namespace=record.namespace,
-            cluster=cluster,
-            issued=issued,
-            bindings=record.bindings,
-            context_name=context_name,
-            issued_by=opts.issued_by or createwf.admin_identity(gw, target, version),
-            existing=found,
+            key=key,
+            ca_pem=target.ctx.ca_pem(),
+            timeout=opts.timeout,
+            reporter=reporter,
+            version=version,
+            registry_ns=reg.namespace,
         )
-        reg.put(new, issued.cert_pem)
-        s.detail = f"history: {len(new.history)} earlier certificate(s)"
+        tx.on_undo(f"CSR {issued.csr_name}", lambda: gw.delete_csr(issued.csr_name))
+        with tx.step("Prove the new certificate authenticates") as s:
+            ident, user_gw = steps.prove(gw, issued.cert_pem, issued.key_pem, record.user)
+            user_gw.close()
+            s.detail = ident.username or "authenticated"
 
-    if opts.write_key_files:
-        kdir = createwf.key_dir_for(cluster, record.user)
-        pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
-        pki.write_public_file(kdir / "client.crt", issued.cert_pem)
+        if not rbac_plan.empty:
+            with tx.step("Reconcile access (RBAC)") as s:
+                steps.apply_rbac(tx, gw, rbac_plan)
+                s.detail = "; ".join(rbac_plan.describe())
 
-    destination: Path | None = None
-    with reporter.step("Update kubeconfig") as s:
-        if opts.out is None:
-            destination = target.loaded.destination(names=[("users", user_entry_name), ("contexts", context_name)])
-            createwf.merge_into_kubeconfig(
-                target,
-                destination,
-                user_entry_name=user_entry_name,
-                context_name=context_name,
+        with tx.step("Record in registry") as s:
+            new = createwf.build_record(
+                user=record.user,
+                groups=list(record.groups),
+                ttl_seconds=ttl,
                 namespace=record.namespace,
-                cert_pem=issued.cert_pem,
-                key_pem=issued.key_pem,
-                set_current=False,
-            )
-            s.detail = f"user {user_entry_name} in {destination}"
-        else:
-            doc = kubeconfig.standalone(
-                cluster_name=cluster,
-                cluster=target.ctx.embedded_cluster(),
-                user_name=record.user,
-                user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem),
+                cluster=record.cluster or cluster,
+                issued=issued,
+                bindings=steps.binding_refs(rbac_plan.desired),
                 context_name=context_name,
-                namespace=record.namespace,
+                issued_by=issued_by,
+                existing=found,
+                access=access,
+                key_type=kt,
+                key_size=ks,
+                delivery=delivery,
+                out=(opts.recorded_out or opts.out) if delivery == registry.DELIVERY_HANDOUT else None,
+                kubeconfig_user=user_entry_name if kc_plan else record.kubeconfig_user,
+                kubeconfig_file=str(kc_plan.destination) if kc_plan else record.kubeconfig_file,
             )
-            if opts.out == "-":
-                import sys
+            steps.write_record(tx, reg, new, issued.cert_pem, found)
+            s.detail = f"history: {len(new.history)} earlier certificate(s)"
 
-                sys.stdout.write(kubeconfig.dump(doc))
+        if opts.write_key_files and kc_plan is not None:
+            kdir = createwf.key_dir_for(cluster, record.user)
+            pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
+            pki.write_public_file(kdir / "client.crt", issued.cert_pem)
+
+        with tx.step("Update kubeconfig" if kc_plan else "Write the new handout") as s:
+            if kc_plan is not None:
+                for note in steps.merge_kubeconfig(
+                    target,
+                    kc_plan,
+                    namespace=record.namespace,
+                    cert_pem=issued.cert_pem,
+                    key_pem=issued.key_pem,
+                    set_current=False,
+                    user=record.user,
+                    serials=new.serials(),
+                ):
+                    reporter.warn(note)
+                s.detail = f"user {user_entry_name} in {kc_plan.destination}"
             else:
-                kubeconfig.write_new(Path(opts.out).expanduser(), doc, force=opts.force)
-            s.detail = f"standalone kubeconfig {opts.out}"
+                standalone_yaml, s.detail = createwf.write_handout(
+                    target, opts.out or "-", record.user, context_name, record.namespace, issued, opts.force
+                )
+            tx.commit()
+
+    stale = record.out if record.delivery == registry.DELIVERY_HANDOUT and record.out not in (None, "-") else None
+    new_out = opts.recorded_out or opts.out
+    if stale is not None and new_out is not None and Path(stale).expanduser() == Path(new_out).expanduser():
+        stale = None
+    if record.delivery == registry.DELIVERY_HANDOUT:
+        what = f"the earlier handout {stale}" if stale else "the earlier handout"
+        warnings.append(
+            f"{what} is stale: give {record.user} the new kubeconfig; the old one's certificate "
+            f"(serial {record.certificate.serial}) still authenticates until {record.certificate.not_after}"
+        )
+        reporter.warn(warnings[-1])
+    earlier = new.still_valid_earlier()
+    for c in earlier:
+        if record.delivery == registry.DELIVERY_HANDOUT and c.serial == record.certificate.serial:
+            continue  # already said above
+        warnings.append(createwf.still_valid_warning(record.user, c))
+        reporter.warn(warnings[-1])
+    if issued.lifetime.message:
+        warnings.append(issued.lifetime.message)
     return RenewResult(
         record.user,
         record.certificate.serial,
         issued,
-        str(destination) if destination else None,
+        str(kc_plan.destination) if kc_plan else None,
         opts.out,
         context_name,
         opts.reuse_key,
+        key_type=kt,
+        key_size=ks,
+        delivery=delivery,
+        stale_handout=stale,
+        standalone_yaml=standalone_yaml,
+        earlier_valid=earlier,
+        rbac_changes=rbac_plan.describe(),
+        warnings=warnings,
     )

@@ -1,10 +1,14 @@
 """``kubeuser revoke``: take access away, and tell the truth about what remains.
 
-Kubernetes cannot revoke a client certificate. Revoking removes what kubeuser made — RBAC
-objects, pending/approved CSRs, kubeconfig user + context (and local key files with
-``--purge-local``) — marks the registry record revoked, then reports the residual access: the
-certificate keeps authenticating until notAfter, and its groups (O) keep whatever bindings
-those groups have. Idempotent: revoking twice changes nothing the second time.
+Kubernetes cannot revoke a client certificate. Revoking removes what kubeuser provably made for
+the user (:mod:`kubeuser.ownership`) — RBAC objects of this registry, its CSRs, the kubeconfig
+user + context holding a certificate kubeuser issued to the user (and local key files with
+``--purge-local``) — then marks the registry record revoked, and reports the residual access:
+every certificate issued to the user keeps authenticating until its notAfter, and its groups (O)
+keep whatever bindings those groups have. The record is marked revoked only once kubeuser's
+access is really gone; a failure still ends with the report of what remains. Objects of the same
+user name owned by another registry, and kubeconfig entries kubeuser cannot prove it wrote, are
+reported and never touched. Idempotent: revoking twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from kubeuser import access, kubeconfig, naming, registry
+from kubeuser import access, naming, ownership, pki, registry
 from kubeuser.connect import Target
-from kubeuser.errors import KubeuserError, NotFoundError
+from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
 from kubeuser.workflows import create as createwf
+from kubeuser.workflows import steps
 
 
 @dataclass
@@ -40,18 +44,28 @@ class RevokeResult:
     groups: list[str]
     record_found: bool
     already_revoked: bool
+    registry_namespace: str = registry.DEFAULT_NAMESPACE
     deleted: list[str] = field(default_factory=list)
     deleted_csrs: list[str] = field(default_factory=list)
     kubeconfig_removed: list[str] = field(default_factory=list)
+    kubeconfig_kept: list[str] = field(default_factory=list)
+    current_context_cleared: str | None = None
     local_removed: list[str] = field(default_factory=list)
+    local_kept: list[str] = field(default_factory=list)
     foreign_removed: list[str] = field(default_factory=list)
+    other_registries: list[str] = field(default_factory=list)  # same user name, another registry: untouched
     not_after: str | None = None
+    still_valid: list[registry.CertRecord] = field(default_factory=list)  # every certificate that still works
     residual_bindings: list[access.BindingMatch] = field(default_factory=list)
     still_allowed: list[access.Permission] = field(default_factory=list)
     namespace: str = "default"
+    marked_revoked: bool = False
+    errors: list[KubeuserError] = field(default_factory=list)
 
     @property
     def still_authenticates(self) -> bool:
+        if self.still_valid:
+            return True
         if self.not_after is None:
             return False
         return registry.parse_time(self.not_after) > datetime.now(timezone.utc)
@@ -60,8 +74,10 @@ class RevokeResult:
         return {
             "user": self.user,
             "groups": self.groups,
+            "registryNamespace": self.registry_namespace,
             "recordFound": self.record_found,
             "alreadyRevoked": self.already_revoked,
+            "markedRevoked": self.marked_revoked,
             "removed": {
                 "rbac": self.deleted,
                 "csrs": self.deleted_csrs,
@@ -69,15 +85,31 @@ class RevokeResult:
                 "localFiles": self.local_removed,
                 "foreignBindings": self.foreign_removed,
             },
+            "notTouched": {
+                "otherRegistries": self.other_registries,
+                "kubeconfig": self.kubeconfig_kept,
+                "localFiles": self.local_kept,
+            },
+            "currentContextCleared": self.current_context_cleared,
             "residual": {
                 "certificateStillAuthenticates": self.still_authenticates,
                 "notAfter": self.not_after,
+                "certificatesStillValid": [{"serial": c.serial, "notAfter": c.not_after} for c in self.still_valid],
                 "why": "Kubernetes cannot revoke a client certificate; it authenticates until notAfter",
                 "bindings": [b.to_dict() for b in self.residual_bindings],
                 "namespace": self.namespace,
                 "stillAllowed": [p.to_dict() for p in self.still_allowed],
             },
+            "errors": [{"message": e.message, "hint": e.hint, "exitCode": int(e.exit_code)} for e in self.errors],
         }
+
+
+def _attempt(res: RevokeResult, fn: Any) -> None:
+    """Run one removal step; a failure is kept (the report still follows) instead of ending revoke."""
+    try:
+        fn()
+    except KubeuserError as exc:
+        res.errors.append(exc)
 
 
 def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter) -> RevokeResult:
@@ -86,126 +118,175 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
     with reporter.step("Read registry") as s:
         found = reg.get(user)
         record = found[0] if found else None
-        s.detail = f"status {record.status}" if record else "no record"
+        s.detail = f"{reg.namespace}: status {record.status}" if record else f"{reg.namespace}: no record"
     groups = list(record.groups) if record else []
     res = RevokeResult(
         user=user,
         groups=groups,
         record_found=record is not None,
         already_revoked=bool(record and record.status == "revoked"),
+        registry_namespace=reg.namespace,
         not_after=record.certificate.not_after if record else None,
+        still_valid=record.still_valid() if record else [],
         namespace=opts.namespace or (record.namespace if record else target.namespace),
     )
-    selector = naming.user_selector(user)
+    recorded = steps.recorded_keys(record)
 
-    with reporter.step("Delete RBAC objects kubeuser made") as s:
-        for kind in ("ClusterRoleBinding", "RoleBinding", "Role"):
-            for obj in gw.list_objects(kind, label_selector=selector):
+    def delete_rbac() -> None:
+        with reporter.step("Delete RBAC objects kubeuser made") as s:
+            for obj in sorted(steps.user_objects(gw, user), key=_deletion_order):
+                verdict = ownership.classify(obj, user, reg.namespace, recorded)
                 meta = obj["metadata"]
-                if (meta.get("annotations") or {}).get(naming.USER_ANNOTATION, user) != user:
-                    continue  # label collision of two names with the same safe label: not ours
+                ns = meta.get("namespace")
+                what = f"{obj['kind']} {ns + '/' if ns else ''}{meta['name']}"
+                if verdict == ownership.OTHER_REGISTRY:
+                    res.other_registries.append(f"{what} (registry {ownership.registry_of(obj)})")
+                    continue
+                if not ownership.owned(verdict):
+                    continue
                 if not groups:
                     with contextlib.suppress(ValueError, TypeError):
-                        groups = json.loads((meta.get("annotations") or {}).get(naming.GROUPS_ANNOTATION, "[]"))
-                if gw.delete_object(kind, meta["name"], meta.get("namespace")):
-                    ns = meta.get("namespace")
-                    res.deleted.append(f"{kind} {ns + '/' if ns else ''}{meta['name']}")
-        s.detail = ", ".join(res.deleted) or "none left"
-    res.groups = groups
+                        res.groups = json.loads(ownership.annotation(obj, naming.GROUPS_ANNOTATION) or "[]")
+                if gw.delete_object(obj["kind"], meta["name"], ns):
+                    res.deleted.append(what)
+            s.detail = ", ".join(res.deleted) or "none left"
 
-    with reporter.step("Delete CSRs") as s:
-        for csr in gw.list_csrs(selector):
-            name = csr["metadata"]["name"]
-            if (csr["metadata"].get("annotations") or {}).get(naming.USER_ANNOTATION, user) == user and gw.delete_csr(
-                name
-            ):
-                res.deleted_csrs.append(name)
-        s.detail = ", ".join(res.deleted_csrs) or "none left"
+    def delete_csrs() -> None:
+        csr_names = {c.csr_name for c in record.certificates()} if record else set()
+        with reporter.step("Delete CSRs") as s:
+            for csr in gw.list_csrs(naming.user_selector(user)):
+                name = csr["metadata"]["name"]
+                owner = ownership.registry_of(csr)
+                if ownership.user_of(csr) != user:
+                    continue
+                if owner not in (reg.namespace, None) or (owner is None and name not in csr_names):
+                    continue
+                if gw.delete_csr(name):
+                    res.deleted_csrs.append(name)
+            s.detail = ", ".join(res.deleted_csrs) or "none left"
 
-    with reporter.step("Remove kubeconfig entries") as s:
-        res.kubeconfig_removed = _remove_kubeconfig_entries(target, user, record)
-        s.detail = ", ".join(res.kubeconfig_removed) or "none"
+    def remove_entries() -> None:
+        with reporter.step("Remove kubeconfig entries") as s:
+            if record is None:
+                s.detail = "none: without a registry record kubeuser cannot prove any entry is its own"
+                return
+            removed = steps.remove_kubeconfig_entries(target, record)
+            res.kubeconfig_removed, res.kubeconfig_kept = removed.removed, removed.kept
+            res.current_context_cleared = removed.current_cleared
+            s.detail = ", ".join(res.kubeconfig_removed) or "none"
 
+    _attempt(res, delete_rbac)
+    res.groups = res.groups or groups
+    _attempt(res, delete_csrs)
+    _attempt(res, remove_entries)
     if opts.purge_local:
-        with reporter.step("Remove local key files") as s:
-            kdir = createwf.key_dir_for(target.ctx.cluster_name, user)
-            for f in ("client.key", "client.crt"):
-                p = kdir / f
-                if p.exists():
-                    p.unlink()
-                    res.local_removed.append(str(p))
-            with contextlib.suppress(OSError):
-                kdir.rmdir()
-            s.detail = ", ".join(res.local_removed) or "none"
+        _attempt(res, lambda: _purge_local(target, user, record, res, reporter))
 
-    if record is None and not (res.deleted or res.deleted_csrs or res.kubeconfig_removed or res.local_removed):
+    nothing = not (res.deleted or res.deleted_csrs or res.kubeconfig_removed or res.local_removed)
+    if record is None and nothing and not res.errors:
         raise NotFoundError(
-            f"kubeuser knows no user {user!r}: no record, bindings, CSRs or kubeconfig entries",
-            hint="`kubeuser list` shows known users",
-        )
+            f"kubeuser knows no user {user!r} in registry {reg.namespace}: no record, and no bindings, CSRs or "
+            "kubeconfig entries it made",
+            hint="`kubeuser list` shows known users (--registry-namespace if yours differs)"
+            + (f"; objects of registries {', '.join(res.other_registries)} were not touched" if res.other_registries
+               else ""),
+        )  # fmt: skip
 
-    if record is not None and record.status != "revoked":
-        with reporter.step("Mark the record revoked") as s:
-            record.status = "revoked"
-            record.revoked_at = registry.now_iso()
-            record.revoked_by = opts.revoked_by or createwf.admin_identity(gw, target, gw.version())
-            reg.put(record, found[1] if found else None)
-            s.detail = f"{reg.namespace}/{registry.object_name(user)}"
+    if opts.all_bindings:
+        _attempt(res, lambda: _remove_from_foreign_bindings(gw, user, res, reporter))
+
+    if record is not None and not res.errors:
+
+        def mark() -> None:
+            with reporter.step("Mark the record revoked") as s:
+                assert record is not None
+                if record.status != "revoked":
+                    record.status = "revoked"
+                    record.revoked_at = registry.now_iso()
+                    record.revoked_by = opts.revoked_by or createwf.admin_identity(gw, target, gw.version())
+                record.bindings = []  # nothing kubeuser made for the user exists any more
+                if record.access is None:
+                    record.access = steps.migrate_access(gw, record, reg.namespace)
+                reg.put(record, found[1] if found else None)
+                res.marked_revoked = True
+                s.detail = f"{reg.namespace}/{registry.object_name(user)}"
+
+        _attempt(res, mark)
 
     with reporter.step("Residual access") as s:
-        residual = access.bindings_for(gw, user, groups)
-        if opts.all_bindings:
-            for b in [b for b in residual if b.via == "user"]:
-                _remove_subject(gw, b, user)
-                res.foreign_removed.append(b.describe())
-            residual = access.bindings_for(gw, user, groups)
-        res.residual_bindings = residual
-        res.still_allowed = [p for p in access.can_i_summary(gw, user, groups, res.namespace) if p.allowed]
-        s.detail = f"{len(residual)} binding(s), {len(res.still_allowed)} allowed check(s)"
+        try:
+            res.residual_bindings = access.bindings_for(gw, user, res.groups)
+            res.still_allowed = [p for p in access.can_i_summary(gw, user, res.groups, res.namespace) if p.allowed]
+            s.detail = f"{len(res.residual_bindings)} binding(s), {len(res.still_allowed)} allowed check(s)"
+        except KubeuserError as exc:
+            res.errors.append(exc)
+            s.detail = f"could not be read: {exc.message}"
     return res
 
 
-def _remove_kubeconfig_entries(target: Target, user: str, record: registry.UserRecord | None) -> list[str]:
-    entry = f"{user}@{target.ctx.cluster_name}"
-    loaded = target.loaded
-    contexts = [
-        n
-        for n in loaded.names("contexts")
-        if (loaded.entry("contexts", n) or {}).get("user") == entry or (record is not None and n == record.context)
-    ]
-    removed: list[str] = []
-    files: dict[Path, list[tuple[str, str]]] = {}
-    for kind, name in [("users", entry), *[("contexts", c) for c in contexts]]:
-        origin = loaded.origin.get((kind, name))
-        if origin is not None:
-            files.setdefault(origin, []).append((kind, name))
-    for path, entries in files.items():
-
-        def mutate(doc: dict[str, Any], entries: list[tuple[str, str]] = entries) -> None:
-            for kind, name in entries:
-                if (
-                    kubeconfig.remove_entry(doc, kind, name)
-                    and kind == "contexts"
-                    and doc.get("current-context") == name
-                ):
-                    doc["current-context"] = ""
-
-        kubeconfig.update_file(path, mutate)
-        removed += [f"{kind[:-1]} {name} ({path})" for kind, name in entries]
-    return removed
+def _deletion_order(obj: dict[str, Any]) -> int:
+    """Bindings before the Roles they point at: access goes first."""
+    return {"ClusterRoleBinding": 0, "RoleBinding": 1, "Role": 2}.get(obj.get("kind", ""), 3)
 
 
-def _remove_subject(gw: Gateway, b: access.BindingMatch, user: str) -> None:
-    obj = gw.get_object(b.kind, b.name, b.namespace)
-    if obj is None:
-        return
-    subjects = [s for s in obj.get("subjects") or [] if not (s.get("kind") == "User" and s.get("name") == user)]
-    if not subjects:
-        gw.delete_object(b.kind, b.name, b.namespace)
-        return
-    obj["subjects"] = subjects
-    try:
-        gw.apply_object(obj)
-    except KubeuserError as exc:
-        exc.hint = f"could not remove {user} from {b.describe()}"
-        raise
+def _purge_local(
+    target: Target, user: str, record: registry.UserRecord | None, res: RevokeResult, reporter: Reporter
+) -> None:
+    with reporter.step("Remove local key files") as s:
+        kdir = createwf.key_dir_for(target.ctx.cluster_name, user)
+        crt, key = kdir / "client.crt", kdir / "client.key"
+        serials = record.serials() if record else set()
+        ours = False
+        if crt.is_file():
+            with contextlib.suppress(OSError, KubeuserError, ValueError):
+                info = pki.parse_cert(crt.read_bytes())
+                ours = info.common_name == user and info.serial.lower() in serials
+        if not ours:
+            res.local_kept += [str(p) for p in (key, crt) if p.exists()]
+            s.detail = "none" + (" (not provably kubeuser's for this user: kept)" if res.local_kept else "")
+            return
+        for p in (key, crt):
+            if p.exists():
+                p.unlink()
+                res.local_removed.append(str(p))
+        with contextlib.suppress(OSError):
+            kdir.rmdir()
+        s.detail = ", ".join(res.local_removed) or "none"
+
+
+def _remove_from_foreign_bindings(gw: Gateway, user: str, res: RevokeResult, reporter: Reporter) -> None:
+    with reporter.step("Remove the user from other bindings") as s:
+        for b in [b for b in access.bindings_for(gw, user, []) if b.via == "user"]:
+            remove_subject(gw, b, user)
+            res.foreign_removed.append(b.describe())
+        s.detail = ", ".join(res.foreign_removed) or "none"
+
+
+def remove_subject(gw: Gateway, b: access.BindingMatch, user: str, attempts: int = 5) -> None:
+    """Take *user* out of a binding's subjects; delete the binding only if no subject is left.
+
+    An update (PUT with the resourceVersion read), retried when someone else changed it meanwhile.
+    """
+    for _ in range(attempts):
+        obj = gw.get_object(b.kind, b.name, b.namespace)
+        if obj is None:
+            return
+        subjects = obj.get("subjects") or []
+        kept = [s for s in subjects if not (s.get("kind") == "User" and s.get("name") == user)]
+        if len(kept) == len(subjects):
+            return
+        try:
+            if not kept:
+                gw.delete_object(b.kind, b.name, b.namespace)
+            else:
+                obj["subjects"] = kept
+                gw.replace_object(obj)
+            return
+        except ConflictError:
+            continue  # changed meanwhile: read it again
+        except KubeuserError as exc:
+            exc.message = f"could not remove {user} from {b.describe()}: {exc.message}"
+            raise
+    raise ConflictError(
+        f"could not remove {user} from {b.describe()}: it kept changing", hint="run `kubeuser revoke` again"
+    )

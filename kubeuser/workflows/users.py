@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import access, naming, registry
+from kubeuser import access, naming, ownership, registry
 from kubeuser.errors import NotFoundError
 from kubeuser.gateway import Gateway
 
@@ -28,6 +28,34 @@ def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[st
 
 def list_users(gw: Gateway, registry_namespace: str) -> list[registry.UserRecord]:
     return registry.Registry(gw, registry_namespace).list()
+
+
+RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
+
+
+def existing_objects(
+    gw: Gateway, records: list[registry.UserRecord], registry_namespace: str
+) -> dict[str, list[registry.BindingRef]]:
+    """user → the RBAC objects that exist today and are kubeuser's for that user in this registry.
+
+    Three list calls, whatever the number of users; what is shown is what exists, never only what
+    the record once said.
+    """
+    by_user = {r.user: r for r in records}
+    out: dict[str, list[registry.BindingRef]] = {u: [] for u in by_user}
+    for kind in RBAC_KINDS:
+        for obj in gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR):
+            obj.setdefault("kind", kind)
+            user = ownership.user_of(obj)
+            rec = by_user.get(user or "")
+            if rec is None:
+                continue
+            recorded = {(b.kind, b.namespace, b.name) for b in rec.bindings}
+            if ownership.owned(ownership.classify(obj, rec.user, registry_namespace, recorded)):
+                out[rec.user].append(registry.BindingRef.of(obj))
+    for refs in out.values():
+        refs.sort(key=lambda b: (b.namespace or "", b.kind, b.name))
+    return out
 
 
 @dataclass

@@ -600,7 +600,7 @@ def test_failure_at_each_create_step_names_it_and_rolls_back(armed: dict[str, An
     assert fault.message in exc.message and "\n" not in exc.message
     if fault.step not in BEFORE_CSR:
         assert exc.hint is not None
-        assert "was deleted" in exc.hint or "everything this run created was removed" in exc.hint
+        assert "was deleted" in exc.hint or "everything this run changed was undone" in exc.hint
     _assert_rolled_back(armed, fault)
 
 
@@ -657,7 +657,9 @@ def test_cli_failure_at_each_step_shows_the_step_error_and_hint(cli: Any, armed:
     assert len(error_lines) == 1 and fault.message in error_lines[0], err
     assert "Traceback" not in err and out == ""
     if fault.step not in BEFORE_CSR:
-        assert any(ln.startswith("hint: ") and ("removed" in ln or "was deleted" in ln) for ln in lines), err
+        assert any(
+            ln.startswith("hint: ") and ("removed" in ln or "was deleted" in ln or "undone" in ln) for ln in lines
+        ), err
     _assert_rolled_back(armed, fault)
 
 

@@ -468,10 +468,10 @@ def test_partial_failures_keep_the_handout_consistent(
     class NoDefault(FakeGateway):
         broken = True
 
-        def apply_object(self, obj: dict[str, Any]) -> str:
+        def create_object(self, obj: dict[str, Any]) -> dict[str, Any]:
             if self.broken and obj["kind"] == "RoleBinding" and obj["metadata"].get("namespace") == "default":
                 raise ForbiddenError("rolebindings in default: forbidden")
-            return super().apply_object(obj)
+            return super().create_object(obj)
 
     gw = NoDefault()
     from workflow_env import write_admin_kubeconfig
@@ -479,14 +479,16 @@ def test_partial_failures_keep_the_handout_consistent(
     write_admin_kubeconfig(env["kc"], gw.ca_pem)
     out = tmp_path / "o"
     text = users_yaml(user("a", namespaces={"dev": {"rules": ["get:pods"]}, "default": {"clusterRoles": ["view"]}}))
-    # granting the second namespace fails after the user exists: the kubeconfig is handed out anyway
+    # granting the second namespace fails: one commit point, so the user is not onboarded at all
     (o,) = apply(env, text, gw, out_dir=out).outcomes
-    assert o.failed and o.exit_code == ExitCode.FORBIDDEN and "apply the file again" in (o.hint or "")
-    assert o.kubeconfig == str(out / "a.kubeconfig") and (out / "a.kubeconfig").is_file()
+    assert o.failed and o.exit_code == ExitCode.FORBIDDEN and "undone" in (o.hint or "")
+    assert not (out / "a.kubeconfig").exists() and registry.Registry(gw, REG).get("a") is None  # type: ignore[arg-type]
+    assert not [k for k in gw.objects if k[0] in ("Role", "RoleBinding")]  # the dev grant was undone too
     gw.broken = False
     (o,) = apply(env, text, gw, out_dir=out).outcomes
-    assert (o.action, o.done, o.rbac) == ("update", True, ["+ RoleBinding default/kubeuser:a:clusterrole:view → "
-                                                           "ClusterRole view"])  # fmt: skip
+    assert (o.action, o.done) == ("create", True) and (out / "a.kubeconfig").is_file()
+    assert sorted(o.rbac) == sorted(["Role dev/kubeuser:a", "RoleBinding dev/kubeuser:a → Role kubeuser:a",
+                                     "RoleBinding default/kubeuser:a:clusterrole:view → ClusterRole view"])  # fmt: skip
 
     # the new key cannot be written: the user is revoked again, so the next apply creates it anew
     def full(tmp: Path, final: Path, force: bool) -> None:

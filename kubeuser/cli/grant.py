@@ -1,0 +1,126 @@
+"""``kubeuser grant`` and ``kubeuser ungrant``: change a user's RBAC, keep the certificate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import (
+    ClusterRoleOpt,
+    ClusterWideOpt,
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RoleOpt,
+    RuleOpt,
+    app,
+    check_output,
+)
+
+GRANT_EPILOG = """Examples:
+
+  kubeuser grant alice --clusterrole view -n dev
+
+  kubeuser grant alice --rule get,list:deployments:apps -n prod
+
+  kubeuser grant ci-bot --clusterrole view --cluster-wide --dry-run
+"""
+
+UNGRANT_EPILOG = """Examples:
+
+  kubeuser ungrant alice --clusterrole view -n dev
+
+  kubeuser ungrant alice --all
+"""
+
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+
+
+@app.command(epilog=GRANT_EPILOG)
+def grant(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    namespace: NamespaceOpt = None,
+    rule: RuleOpt = None,
+    role: RoleOpt = None,
+    clusterrole: ClusterRoleOpt = None,
+    cluster_wide: ClusterWideOpt = False,
+    dry_run: DryRunOpt = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = "text",
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Grant a user more access (RBAC only: the certificate is kept). -n defaults to the user's namespace."""
+    _run(name, namespace, rule, role, clusterrole, cluster_wide, False, dry_run, kubeconfig, context, output,
+         registry_namespace, remove=False)  # fmt: skip
+
+
+@app.command(epilog=UNGRANT_EPILOG)
+def ungrant(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    namespace: NamespaceOpt = None,
+    rule: RuleOpt = None,
+    role: RoleOpt = None,
+    clusterrole: ClusterRoleOpt = None,
+    cluster_wide: ClusterWideOpt = False,
+    all_: Annotated[bool, typer.Option("--all", help="Take away everything kubeuser granted the user.")] = False,
+    dry_run: DryRunOpt = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = "text",
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Take access away from a user (RBAC only: the certificate keeps authenticating until it expires)."""
+    _run(name, namespace, rule, role, clusterrole, cluster_wide, all_, dry_run, kubeconfig, context, output,
+         registry_namespace, remove=True)  # fmt: skip
+
+
+def _run(
+    name: str,
+    namespace: str | None,
+    rule: list[str] | None,
+    role: list[str] | None,
+    clusterrole: list[str] | None,
+    cluster_wide: bool,
+    all_: bool,
+    dry_run: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    output: str,
+    registry_namespace: str | None,
+    *,
+    remove: bool,
+) -> None:
+    from kubeuser import render
+    from kubeuser.connect import connected
+    from kubeuser.workflows import grant as wf
+
+    fmt = check_output(output)
+    opts = wf.GrantOptions(
+        name=name,
+        namespace=namespace,
+        rules=list(rule or []),
+        roles=list(role or []),
+        cluster_roles=list(clusterrole or []),
+        cluster_wide=cluster_wide,
+        all=all_,
+        registry_namespace=registry_namespace,
+        dry_run=dry_run,
+    )
+    with connected(kubeconfig, context) as (_target, gw):
+        res = wf.change(opts, gw, render.ConsoleReporter(quiet=fmt != "text"), remove=remove)
+    if fmt != "text":
+        render.out(render.dump(res.to_dict(), fmt))
+        return
+    head = ("would change" if dry_run else "changed") if res.changes else "nothing to change"
+    lines = [f"{head} {res.user}'s access" + (":" if res.changes else "")]
+    lines += [f"  {c}" for c in res.changes]
+    lines.append("access now:" if not dry_run else "access after the change:")
+    lines += [f"  {g}" for g in res.access.describe()] or ["  none (the user can authenticate but do nothing)"]
+    render.out("\n".join(lines) + "\n")

@@ -1,0 +1,496 @@
+"""The steps every workflow shares, written once, and the transaction that runs them.
+
+``create``, ``renew``, ``run``, ``grant``/``ungrant`` and ``apply`` are each a list of named steps
+run inside a :class:`Transaction`: every step that changes something registers how to undo it;
+the last write (the kubeconfig or handout) is the commit point. A failure or interrupt before the
+commit undoes what the run changed, in reverse, and the error says what could not be undone.
+
+The RBAC step is a reconcile: the user's kubeuser-made objects are made exactly what the record's
+access says (create, update, delete), and only objects that :mod:`kubeuser.ownership` proves are
+kubeuser's for this user in this registry are ever changed. A foreign object in the way is a
+conflict found before anything is changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kubeuser import kubeconfig, naming, ownership, rbac, registry
+from kubeuser.connect import Target
+from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError
+from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
+from kubeuser.progress import Reporter, Step
+
+RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
+
+
+# --------------------------------------------------------------------------- the transaction
+
+
+class Transaction:
+    """Named steps with registered undos and one commit point.
+
+    Use as a context manager: leaving it with an exception before :meth:`commit` runs the undos
+    in reverse and appends what was undone (or left behind) to the error's hint.
+    """
+
+    def __init__(self, reporter: Reporter, *, user: str) -> None:
+        self.reporter = reporter
+        self.user = user
+        self._undo: list[tuple[str, Callable[[], object]]] = []
+        self.committed = False
+        self.left_behind: list[str] = []
+
+    def step(self, title: str) -> contextlib.AbstractContextManager[Step]:
+        return self.reporter.step(title)
+
+    def on_undo(self, what: str, undo: Callable[[], object]) -> None:
+        self._undo.append((what, undo))
+
+    def commit(self) -> None:
+        """From here on nothing is rolled back: the change is complete."""
+        self.committed = True
+        self._undo.clear()
+
+    def rollback(self) -> str:
+        for what, undo in reversed(self._undo):
+            try:
+                undo()
+            except BaseException:
+                if what:
+                    self.left_behind.append(what)
+        self._undo.clear()
+        if self.left_behind:
+            return (
+                "left behind: " + ", ".join(self.left_behind) + f" (`kubeuser cleanup` finds them; "
+                f"`kubeuser revoke {self.user}` removes what belongs to the user)"
+            )
+        return "everything this run changed was undone"
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None or self.committed:
+            if exc is not None and isinstance(exc, KubeuserError) and self.committed:
+                exc.hint = (exc.hint + "; " if exc.hint else "") + "the change itself was completed"
+            return
+        sentence = self.rollback()
+        if isinstance(exc, KubeuserError):
+            exc.hint = (exc.hint + "; " if exc.hint else "") + sentence
+
+
+# --------------------------------------------------------------------------- RBAC reconcile
+
+
+@dataclass
+class RbacPlan:
+    """What to change so that the user's kubeuser-made RBAC objects are exactly ``desired``."""
+
+    desired: list[dict[str, Any]]
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # (wanted, current)
+    delete: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[dict[str, Any]] = field(default_factory=list)
+    other_registries: list[dict[str, Any]] = field(default_factory=list)  # same user, another registry: untouched
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.update or self.delete)
+
+    def describe(self) -> list[str]:
+        return (
+            [f"+ {rbac.describe(o)}" for o in self.create]
+            + [f"~ {rbac.describe(o)}" for o, _ in self.update]
+            + [f"- {rbac.describe(o)}" for o in self.delete]
+        )
+
+
+def essence(obj: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an RBAC object that grant access, plus kubeuser's ownership marks."""
+    meta = obj.get("metadata") or {}
+    marks = {k: (meta.get("annotations") or {}).get(k) for k in (naming.REGISTRY_ANNOTATION, naming.USER_ANNOTATION)}
+    if obj["kind"] == "Role":
+        return {"rules": [{k: v for k, v in r.items() if v} for r in obj.get("rules") or []], "marks": marks}
+    ref = obj.get("roleRef") or {}
+    return {
+        "roleRef": {k: ref.get(k) for k in ("apiGroup", "kind", "name")},
+        "subjects": [
+            {k: s.get(k) for k in ("kind", "apiGroup", "name", "namespace") if s.get(k)}
+            for s in obj.get("subjects") or []
+        ],
+        "marks": marks,
+    }
+
+
+def user_objects(gw: Gateway, user: str) -> list[dict[str, Any]]:
+    """Every Role/RoleBinding/ClusterRoleBinding kubeuser made for a user of this name, in any registry."""
+    found: list[dict[str, Any]] = []
+    for kind in RBAC_KINDS:
+        for obj in gw.list_objects(kind, label_selector=naming.user_selector(user)):
+            if ownership.user_of(obj) == user:
+                found.append(obj)
+    return found
+
+
+def recorded_keys(record: registry.UserRecord | None) -> set[tuple[str, str | None, str]]:
+    return {(b.kind, b.namespace, b.name) for b in record.bindings} if record else set()
+
+
+def plan_rbac(
+    gw: Gateway,
+    *,
+    user: str,
+    groups: Sequence[str],
+    access: rbac.Access,
+    registry_ns: str,
+    record: registry.UserRecord | None,
+    existing: Sequence[dict[str, Any]] | None = None,
+) -> RbacPlan:
+    """Compare the desired objects with what exists; raise ConflictError for anything foreign in the way.
+
+    Changes nothing. ``existing``: the user's objects if the caller already listed them.
+    """
+    desired = access.objects(user, groups, registry_ns)
+    objs = user_objects(gw, user) if existing is None else list(existing)
+    recorded = recorded_keys(record)
+    plan = RbacPlan(desired)
+    mine: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    others: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    for obj in objs:
+        verdict = ownership.classify(obj, user, registry_ns, recorded)
+        (mine if ownership.owned(verdict) else others)[ownership.object_key(obj)] = obj
+    plan.other_registries = [o for o in others.values() if ownership.registry_of(o) not in (None, registry_ns)]
+    for obj in desired:
+        key = ownership.object_key(obj)
+        current = mine.get(key)
+        if current is None:
+            current_any = others.get(key)
+            if current_any is None:
+                current_any = gw.get_object(key[0], key[2], key[1])
+                if current_any is not None:
+                    current_any.setdefault("kind", key[0])
+                    if ownership.owned(ownership.classify(current_any, user, registry_ns, recorded)):
+                        current = current_any  # kubeuser's own (e.g. left by an interrupted run): reuse it
+            if current is None and current_any is not None:
+                raise ConflictError(
+                    f"{rbac.describe(obj).split(' → ')[0]} already exists and is not kubeuser's for "
+                    f"{user!r} in registry {registry_ns} ({ownership.describe_owner(current_any)})",
+                    hint="kubeuser never takes over objects it did not make for this user; rename or remove "
+                    "that object, or onboard the user in the registry that owns it (--registry-namespace)",
+                )
+            if current is None:
+                plan.create.append(obj)
+                continue
+        if essence(current) != essence(obj):
+            plan.update.append((obj, current))
+        else:
+            plan.unchanged.append(obj)
+    wanted = {ownership.object_key(o) for o in desired}
+    plan.delete = [o for k, o in mine.items() if k not in wanted]
+    # delete bindings before the Roles they point at
+    plan.delete.sort(key=lambda o: RBAC_KINDS.index(o["kind"]) if o["kind"] in RBAC_KINDS else 9, reverse=True)
+    return plan
+
+
+def apply_rbac(tx: Transaction, gw: Gateway, plan: RbacPlan) -> None:
+    """Carry out an RbacPlan, registering the undo of every change."""
+    for obj in plan.create:
+        gw.create_object(obj)
+        meta = obj["metadata"]
+        tx.on_undo(rbac.describe(obj), partial(gw.delete_object, obj["kind"], meta["name"], meta.get("namespace")))
+    for obj, current in plan.update:
+        gw.apply_object(obj)
+        tx.on_undo(f"the previous {rbac.describe(current)}", partial(gw.apply_object, fresh_copy(current)))
+    for current in plan.delete:
+        meta = current["metadata"]
+        gw.delete_object(current["kind"], meta["name"], meta.get("namespace"))
+        tx.on_undo(f"the deleted {rbac.describe(current)}", partial(gw.create_object, fresh_copy(current)))
+
+
+def binding_refs(objs: Sequence[dict[str, Any]]) -> list[registry.BindingRef]:
+    return [registry.BindingRef.of(o) for o in objs]
+
+
+# --------------------------------------------------------------------------- proving an identity
+
+
+def prove(gw: Gateway, cert_pem: bytes, key_pem: bytes, user: str) -> tuple[Identity, Gateway]:
+    """Authenticate with a fresh certificate; returns the server's view and the new identity's gateway."""
+    user_gw = gw.as_certificate(cert_pem, key_pem)
+    try:
+        try:
+            identity = user_gw.whoami()
+        except UnauthenticatedError as exc:
+            raise UnauthenticatedError(
+                "the API server does not accept the new certificate (401)",
+                hint="the signer's CA is not in the API server's --client-ca-file",
+            ) from exc
+        if identity.username is not None and identity.username != user:
+            raise KubeuserError(f"the server sees the new certificate as {identity.username!r}, not {user!r}")
+    except BaseException:
+        user_gw.close()
+        raise
+    return identity, user_gw
+
+
+def identity_text(identity: Identity, user: str, version: ServerVersion) -> str:
+    if identity.username is not None:
+        groups = ", ".join(g for g in identity.groups if g != "system:authenticated")
+        return f"server says: {identity.username}" + (f" (groups {groups})" if groups else "")
+    return (
+        f"authenticated (SelfSubjectAccessReview); {version.git_version} has no SelfSubjectReview, "
+        f"so the name {user!r} comes from the certificate"
+    )
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def write_record(
+    tx: Transaction,
+    reg: registry.Registry,
+    record: registry.UserRecord,
+    cert_pem: bytes | None,
+    previous: tuple[registry.UserRecord, bytes | None] | None,
+) -> None:
+    if previous is not None and previous[0].migrated:
+        tx.reporter.note(
+            f"the registry record of {record.user} was written by kubeuser 0.1.0 (format {previous[0].format}); "
+            f"it is now stored in format {registry.FORMAT_VERSION}"
+        )
+    reg.put(record, cert_pem)
+    if previous is not None:
+        tx.on_undo(f"the previous registry record of {record.user}", lambda: reg.put(*previous))
+    else:
+        tx.on_undo(
+            f"registry record {reg.namespace}/{registry.object_name(record.user)}", lambda: reg.delete(record.user)
+        )
+
+
+def migrate_access(gw: Gateway, record: registry.UserRecord, registry_ns: str) -> rbac.Access:
+    """The record's access; for a format-1 record, what its recorded objects grant today."""
+    if record.access is not None:
+        return record.access
+    recorded = recorded_keys(record)
+    objs = [o for o in user_objects(gw, record.user) if ownership.object_key(o) in recorded]
+    return rbac.Access.from_objects(objs)
+
+
+# --------------------------------------------------------------------------- kubeconfig entries
+
+
+@dataclass
+class KubeconfigPlan:
+    destination: Path
+    user_entry: str
+    context: str
+    replaces: list[str] = field(default_factory=list)  # our own entries that will be rewritten
+
+
+def entry_names(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:
+    """(kubeconfig user entry name, context name): ``USER@CLUSTER`` by default; ``--context-name`` names both."""
+    if context_name:
+        return context_name, context_name
+    entry = f"{user}@{cluster}"
+    return entry, entry
+
+
+def plan_kubeconfig(
+    target: Target,
+    *,
+    user: str,
+    serials: set[str],
+    user_entry: str,
+    context: str,
+    may_replace: bool,
+    replace_hint: str,
+) -> KubeconfigPlan:
+    """Where the entries go, after proving the names are free or kubeuser's own for this user.
+
+    A foreign entry of either name is a conflict whose way out is another name (never --force);
+    kubeuser's own entries are replaced only when *may_replace*.
+    """
+    loaded = target.loaded
+    destination = loaded.destination(names=[("users", user_entry), ("contexts", context)])
+    u = ownership.judge_user_entry(loaded.entry("users", user_entry), user_entry, user, serials)
+    c = ownership.judge_context(loaded.entry("contexts", context), context, user_entry, u.ours)
+    for verdict in (u, c):
+        if verdict.foreign:
+            where = loaded.origin.get((verdict.kind, verdict.name), destination)
+            raise ConflictError(
+                f"kubeconfig {where} already has {verdict.kind[:-1]} {verdict.name!r}, which kubeuser did not write "
+                f"for {user!r} (it {verdict.why})",
+                hint="kubeuser never changes entries it did not write, not even with --force; choose another "
+                "name with --context-name NAME (it names the context and the user entry), or write a "
+                "standalone file with --out FILE",
+            )
+    plan = KubeconfigPlan(destination, user_entry, context)
+    plan.replaces = [f"{v.kind[:-1]} {v.name}" for v in (u, c) if v.exists]
+    if plan.replaces and not may_replace:
+        raise ConflictError(
+            f"kubeconfig {destination} already has kubeuser's {' and '.join(plan.replaces)} for {user!r}",
+            hint=replace_hint,
+        )
+    return plan
+
+
+def merge_kubeconfig(
+    target: Target,
+    plan: KubeconfigPlan,
+    *,
+    namespace: str,
+    cert_pem: bytes,
+    key_pem: bytes,
+    set_current: bool,
+    user: str,
+    serials: set[str],
+) -> list[str]:
+    """Write the user + context (locked, atomic), re-checking ownership under the lock. Returns notes."""
+    cluster = target.ctx.cluster_name
+    user_body = kubeconfig.user_entry(cert_pem, key_pem)
+    ctx_body = kubeconfig.context_entry(cluster, plan.user_entry, namespace)
+    cluster_elsewhere = target.loaded.origin.get(("clusters", cluster)) not in (None, plan.destination)
+
+    def mutate(doc: dict[str, Any]) -> None:
+        # someone (kubectl, another admin's script) may have written the file since it was read
+        u = ownership.judge_user_entry(_entry(doc, "users", plan.user_entry), plan.user_entry, user, serials)
+        c = ownership.judge_context(_entry(doc, "contexts", plan.context), plan.context, plan.user_entry, u.ours)
+        for verdict in (u, c):
+            if verdict.foreign:
+                raise ConflictError(
+                    f"kubeconfig {plan.destination}: {verdict.kind[:-1]} {verdict.name!r} was written meanwhile "
+                    f"by someone else (it {verdict.why}); kubeuser did not change the file",
+                    hint="choose another name with --context-name",
+                )
+        if not cluster_elsewhere and not kubeconfig.has_entry(doc, "clusters", cluster):
+            kubeconfig.set_entry(doc, "clusters", cluster, target.ctx.embedded_cluster())
+        kubeconfig.set_entry(doc, "users", plan.user_entry, user_body)
+        kubeconfig.set_entry(doc, "contexts", plan.context, ctx_body)
+        if set_current:
+            doc["current-context"] = plan.context
+
+    writer: Callable[..., Any] = kubeconfig.update_file  # returns notes (mode/owner changes) in newer versions
+    notes = writer(plan.destination, mutate)
+    return [str(n) for n in notes] if isinstance(notes, list) else []
+
+
+def _entry(doc: dict[str, Any], kind: str, name: str) -> dict[str, Any] | None:
+    inner = kubeconfig.INNER_KEYS[kind]
+    for e in doc.get(kind) or []:
+        if isinstance(e, dict) and e.get("name") == name:
+            body = e.get(inner)
+            return body if isinstance(body, dict) else {}
+    return None
+
+
+@dataclass
+class RemovedEntries:
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # entries that refer to the user but are not kubeuser's
+    current_cleared: str | None = None
+
+
+def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> RemovedEntries:
+    """Remove the user's kubeconfig entries that kubeuser proves its own; report (and keep) the rest."""
+    loaded = target.loaded
+    serials = record.serials()
+    result = RemovedEntries()
+    ours_users = [
+        n for n in loaded.names("users") if ownership.user_entry_is_ours(loaded.entry("users", n), record.user, serials)
+    ]
+    context_names = {record.context, *entry_names(record.user, record.cluster or target.ctx.cluster_name, None)}
+    ours_contexts: list[str] = []
+    for n in loaded.names("contexts"):
+        body = loaded.entry("contexts", n) or {}
+        if body.get("user") in ours_users:
+            if n in context_names:
+                ours_contexts.append(n)
+            else:
+                result.kept.append(
+                    f"context {n} (not written by kubeuser; it refers to the removed user entry {body.get('user')})"
+                )
+    files: dict[Path, list[tuple[str, str]]] = {}
+    for kind, name in [*[("users", u) for u in ours_users], *[("contexts", c) for c in ours_contexts]]:
+        origin = loaded.origin.get((kind, name))
+        if origin is not None:
+            files.setdefault(origin, []).append((kind, name))
+    for path, entries in files.items():
+
+        def mutate(doc: dict[str, Any], entries: list[tuple[str, str]] = entries) -> None:
+            for kind, name in entries:
+                body = _entry(doc, kind, name)
+                if kind == "users" and not ownership.user_entry_is_ours(body, record.user, serials):
+                    continue  # changed since it was read: no longer provably ours
+                if kind == "contexts" and (body or {}).get("user") not in ours_users:
+                    continue
+                removed = kubeconfig.remove_entry(doc, kind, name)
+                if removed and kind == "contexts" and doc.get("current-context") == name:
+                    doc["current-context"] = ""
+                    result.current_cleared = name
+
+        kubeconfig.update_file(path, mutate)
+        result.removed += [f"{kind[:-1]} {name} ({path})" for kind, name in entries]
+    return result
+
+
+@contextlib.contextmanager
+def closing(gw: Gateway | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if gw is not None:
+            gw.close()
+
+
+# --------------------------------------------------------------------------- changing access only
+
+
+@dataclass
+class AccessChange:
+    user: str
+    access: rbac.Access
+    plan: RbacPlan
+    record: registry.UserRecord
+
+
+def change_access(
+    gw: Gateway,
+    reg: registry.Registry,
+    found: tuple[registry.UserRecord, bytes | None],
+    access: rbac.Access,
+    reporter: Reporter,
+    *,
+    dry_run: bool = False,
+) -> AccessChange:
+    """Make the user's RBAC exactly *access* and record it; the certificate is kept. Shared by grant,
+    ungrant and apply's ``update``."""
+    record, cert_pem = found
+    with reporter.step("Check ownership") as s:
+        plan = plan_rbac(gw, user=record.user, groups=record.groups, access=access, registry_ns=reg.namespace,
+                         record=record)  # fmt: skip
+        s.detail = "; ".join(plan.describe()) or "nothing to change"
+    new = registry.UserRecord.from_dict(record.to_dict())
+    new.access = access
+    new.bindings = binding_refs(plan.desired)
+    if access.namespaces and new.namespace not in {n.namespace for n in access.namespaces}:
+        new.namespace = access.namespaces[0].namespace
+    if dry_run:
+        return AccessChange(record.user, access, plan, new)
+    with Transaction(reporter, user=record.user) as tx:
+        with tx.step("Change access (RBAC)") as s:
+            apply_rbac(tx, gw, plan)
+            s.detail = "; ".join(plan.describe()) or "already as asked"
+        with tx.step("Record in registry") as s:
+            write_record(tx, reg, new, cert_pem, found)
+            s.detail = f"{reg.namespace}/{registry.object_name(record.user)}"
+        tx.commit()
+    return AccessChange(record.user, access, plan, new)
