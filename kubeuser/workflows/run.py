@@ -145,7 +145,14 @@ def run(
     """Create the user, run CMD as it, clean up. Raises CommandError (after cleanup) if CMD cannot start."""
     if not opts.command:
         raise UsageError("no command to run", hint="put the command after --, e.g. kubeuser run ci -- kubectl get pods")
-    copts = dataclasses.replace(opts.create, out=None, write_key_files=False, force=False, set_current=False)
+    copts = dataclasses.replace(
+        opts.create,
+        out=None,
+        write_key_files=False,
+        force=False,
+        set_current=False,
+        delivery=registry.DELIVERY_EPHEMERAL,
+    )
     p = createwf.plan(copts, target.namespace)  # validates everything before anything is made
     user = p.user
     result = RunResult(user=user, exit_code=0)
