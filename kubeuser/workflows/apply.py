@@ -67,7 +67,7 @@ class ApplyOptions:
     force_out: bool = False
     dry_run: bool = False
     parallel: int = DEFAULT_PARALLEL
-    timeout: float = createwf.DEFAULT_TIMEOUT
+    timeout: float = steps.DEFAULT_TIMEOUT
     registry_namespace: str | None = None
 
     def validate(self) -> None:
@@ -414,7 +414,7 @@ def apply(
     if opts.out_dir is not None and any(item.action in ISSUING for _, item in todo):
         _ensure_out_dir(opts.out_dir, reporter)
 
-    ctx = _Context(opts, target, gw, reg_ns, default_ns, createwf.admin_identity(gw, target, version))
+    ctx = _Context(opts, target, gw, reg_ns, default_ns, steps.admin_identity(gw, target, version))
     with reporter.step(f"Apply {len(todo)} change(s), {opts.parallel} at a time") as s:
         _run_all(ctx, todo, opts.parallel, on_done)
         failed = sum(1 for o, _ in todo if o.failed)

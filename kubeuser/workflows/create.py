@@ -12,24 +12,29 @@ anything else of the same name is a conflict, with or without ``--force``.
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import kubeconfig, naming, pki, rbac, registry
+from kubeuser import naming, pki, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
-from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
-from kubeuser.gateway import Gateway, Identity, ServerVersion
+from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
+from kubeuser.gateway import Gateway, Identity
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
 from kubeuser.workflows.issue import IssuedCertificate, issue
 from kubeuser.workflows.preflight import require_onboarding_permissions
-
-DEFAULT_TTL = 30 * 86400
-DEFAULT_TIMEOUT = 60.0
+from kubeuser.workflows.steps import (  # shared steps, re-exported for callers of this module
+    DEFAULT_TIMEOUT,
+    DEFAULT_TTL,
+    admin_identity,
+    build_record,
+    check_timeout,
+    key_dir_for,
+    still_valid_warning,
+    write_handout,
+)
 
 
 @dataclass
@@ -79,23 +84,6 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     req = rbac.build_request(namespace, opts.rules, opts.roles, opts.cluster_roles, opts.cluster_wide)
     check_timeout(opts.timeout)
     return Plan(v.user, v.groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings))
-
-
-def check_timeout(seconds: float) -> float:
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise UsageError("--timeout must be a positive number of seconds", hint="e.g. --timeout 60")
-    return seconds
-
-
-def kubeuser_home(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    if env.get("KUBEUSER_HOME"):
-        return Path(env["KUBEUSER_HOME"]).expanduser()
-    return Path(env.get("HOME") or Path.home()) / ".kube" / "kubeuser"
-
-
-def key_dir_for(cluster: str, user: str) -> Path:
-    return kubeuser_home() / naming.safe_id(cluster) / naming.safe_id(user)
 
 
 def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:
@@ -183,24 +171,6 @@ class CreateResult:
             ],
             "warnings": self.warnings,
         }
-
-
-def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
-    """Who is issuing: the server's word where it has SelfSubjectReview, else the admin cert's CN."""
-    try:
-        if version.at_least(1, 27):
-            ident = gw.whoami()
-            if ident.username:
-                return ident.username
-    except KubeuserError:
-        pass
-    cert_pem = target.ctx.client_certificate_pem()
-    if cert_pem:
-        try:
-            return pki.parse_cert(cert_pem).common_name
-        except KubeuserError:
-            pass
-    return f"kubeconfig user {target.ctx.user_name}"
 
 
 def preflight(gw: Gateway, p: Plan, registry_ns: str, access: rbac.Access | None = None) -> None:
@@ -415,38 +385,6 @@ def create(
     )
 
 
-def still_valid_warning(user: str, c: registry.CertRecord) -> str:
-    return (
-        f"an earlier certificate of {user} (serial {c.serial}) still authenticates until {c.not_after}: "
-        "Kubernetes cannot revoke a client certificate; whoever holds its key keeps the access its name and "
-        "groups are granted"
-    )
-
-
-def write_handout(
-    target: Target,
-    out: str,
-    user: str,
-    context_name: str,
-    namespace: str,
-    issued: IssuedCertificate,
-    force: bool,
-) -> tuple[str | None, str]:
-    """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail)."""
-    doc = kubeconfig.standalone(
-        cluster_name=target.ctx.cluster_name,
-        cluster=target.ctx.embedded_cluster(),
-        user_name=user,
-        user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem),
-        context_name=context_name,
-        namespace=namespace,
-    )
-    if out == "-":
-        return kubeconfig.dump(doc), "standalone kubeconfig on stdout"
-    kubeconfig.write_new(Path(out).expanduser(), doc, force=force)
-    return None, f"standalone kubeconfig {out}"
-
-
 # SelfSubjectRulesReview always lists what every authenticated user may do; leave that out of summaries
 _DEFAULT_RULE_PREFIXES = (
     "create selfsubjectaccessreviews",
@@ -457,63 +395,3 @@ _DEFAULT_RULE_PREFIXES = (
 
 def _is_default_rule(text: str) -> bool:
     return text.startswith(_DEFAULT_RULE_PREFIXES)
-
-
-def build_record(
-    *,
-    user: str,
-    groups: list[str],
-    ttl_seconds: int,
-    namespace: str,
-    cluster: str,
-    issued: IssuedCertificate,
-    bindings: list[registry.BindingRef],
-    context_name: str,
-    issued_by: str,
-    existing: tuple[registry.UserRecord, bytes | None] | None,
-    access: rbac.Access | None = None,
-    key_type: str | None = None,
-    key_size: int | None = None,
-    delivery: str | None = None,
-    out: str | None = None,
-    kubeconfig_user: str | None = None,
-    kubeconfig_file: str | None = None,
-) -> registry.UserRecord:
-    """The registry record for a freshly issued certificate; an existing record's certificate moves to history."""
-    info = issued.info.to_dict()
-    cert = registry.CertRecord(
-        serial=issued.info.serial,
-        not_before=info["not_before"],
-        not_after=info["not_after"],
-        issued_at=registry.now_iso(),
-        issued_by=issued_by,
-        csr_name=issued.csr_name,
-        requested_seconds=ttl_seconds,
-    )
-    history: list[registry.CertRecord] = []
-    created_at, created_by = cert.issued_at, issued_by
-    if existing is not None:
-        old = existing[0]
-        old.certificate.replaced_at = cert.issued_at
-        history = [*old.history, old.certificate]
-        created_at, created_by = old.created_at or created_at, old.created_by or created_by
-    return registry.UserRecord(
-        user=user,
-        groups=groups,
-        status="active",
-        cluster=cluster,
-        context=context_name,
-        namespace=namespace,
-        certificate=cert,
-        bindings=bindings,
-        history=history,
-        created_at=created_at,
-        created_by=created_by,
-        access=access,
-        key_type=key_type,
-        key_size=key_size,
-        delivery=delivery,
-        out=out,
-        kubeconfig_user=kubeconfig_user,
-        kubeconfig_file=kubeconfig_file,
-    )

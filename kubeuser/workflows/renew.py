@@ -21,7 +21,6 @@ from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
-from kubeuser.workflows import create as createwf
 from kubeuser.workflows import steps
 from kubeuser.workflows.issue import IssuedCertificate, issue
 
@@ -35,7 +34,7 @@ class RenewOptions:
     key_size: int | None = None
     out: str | None = None
     force: bool = False
-    timeout: float = createwf.DEFAULT_TIMEOUT
+    timeout: float = steps.DEFAULT_TIMEOUT
     registry_namespace: str | None = None
     write_key_files: bool = True  # client.key/client.crt under kubeuser_home()
     issued_by: str | None = None  # default: asked from the server
@@ -102,7 +101,7 @@ def key_spec_of(record: registry.UserRecord, cert_pem: bytes | None) -> tuple[st
 
 def _old_key(target: Target, user: str, user_entry_name: str) -> bytes:
     """The current private key: the local key file, else the kubeconfig entry."""
-    key_file = createwf.key_dir_for(target.ctx.cluster_name, user) / "client.key"
+    key_file = steps.key_dir_for(target.ctx.cluster_name, user) / "client.key"
     if key_file.is_file():
         return key_file.read_bytes()
     entry = target.loaded.entry("users", user_entry_name) or {}
@@ -117,7 +116,7 @@ def _old_key(target: Target, user: str, user_entry_name: str) -> bytes:
 
 def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -> RenewResult:
     naming.check_user_name(opts.name)
-    createwf.check_timeout(opts.timeout)
+    steps.check_timeout(opts.timeout)
     reg = registry.Registry(gw, registry.namespace_from(opts.registry_namespace))
     with reporter.step("Read registry") as s:
         version = gw.version()
@@ -135,10 +134,10 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             )
         s.detail = f"current serial {record.certificate.serial}, until {record.certificate.not_after}"
     cluster = target.ctx.cluster_name
-    default_entry, default_context = createwf.names_for(record.user, cluster, None)
+    default_entry, default_context = steps.entry_names(record.user, cluster, None)
     user_entry_name = record.kubeconfig_user or default_entry
     context_name = record.context or default_context
-    ttl = opts.ttl_seconds or record.certificate.requested_seconds or createwf.DEFAULT_TTL
+    ttl = opts.ttl_seconds or record.certificate.requested_seconds or steps.DEFAULT_TTL
 
     # -- how the credentials go out: as they went last time, unless told otherwise ---------------
     delivery = record.delivery
@@ -184,7 +183,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             )
         s.detail = "RBAC " + ("as recorded" if rbac_plan.empty else "; ".join(rbac_plan.describe()))
 
-    issued_by = opts.issued_by or createwf.admin_identity(gw, target, version)
+    issued_by = opts.issued_by or steps.admin_identity(gw, target, version)
     standalone_yaml: str | None = None
     warnings: list[str] = []
     with steps.Transaction(reporter, user=record.user) as tx:
@@ -219,7 +218,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 s.detail = "; ".join(rbac_plan.describe())
 
         with tx.step("Record in registry") as s:
-            new = createwf.build_record(
+            new = steps.build_record(
                 user=record.user,
                 groups=list(record.groups),
                 ttl_seconds=ttl,
@@ -242,7 +241,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             s.detail = f"history: {len(new.history)} earlier certificate(s)"
 
         if opts.write_key_files and kc_plan is not None:
-            kdir = createwf.key_dir_for(cluster, record.user)
+            kdir = steps.key_dir_for(cluster, record.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             pki.write_public_file(kdir / "client.crt", issued.cert_pem)
 
@@ -261,7 +260,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                     reporter.warn(note)
                 s.detail = f"user {user_entry_name} in {kc_plan.destination}"
             else:
-                standalone_yaml, s.detail = createwf.write_handout(
+                standalone_yaml, s.detail = steps.write_handout(
                     target, opts.out or "-", record.user, context_name, record.namespace, issued, opts.force
                 )
             tx.commit()
@@ -281,7 +280,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
     for c in earlier:
         if record.delivery == registry.DELIVERY_HANDOUT and c.serial == record.certificate.serial:
             continue  # already said above
-        warnings.append(createwf.still_valid_warning(record.user, c))
+        warnings.append(steps.still_valid_warning(record.user, c))
         reporter.warn(warnings[-1])
     if issued.lifetime.message:
         warnings.append(issued.lifetime.message)

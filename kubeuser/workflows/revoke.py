@@ -24,7 +24,6 @@ from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
-from kubeuser.workflows import create as createwf
 from kubeuser.workflows import steps
 
 
@@ -203,7 +202,7 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
                 if record.status != "revoked":
                     record.status = "revoked"
                     record.revoked_at = registry.now_iso()
-                    record.revoked_by = opts.revoked_by or createwf.admin_identity(gw, target, gw.version())
+                    record.revoked_by = opts.revoked_by or steps.admin_identity(gw, target, gw.version())
                 record.bindings = []  # nothing kubeuser made for the user exists any more
                 if record.access is None:
                     record.access = steps.migrate_access(gw, record, reg.namespace)
@@ -233,7 +232,7 @@ def _purge_local(
     target: Target, user: str, record: registry.UserRecord | None, res: RevokeResult, reporter: Reporter
 ) -> None:
     with reporter.step("Remove local key files") as s:
-        kdir = createwf.key_dir_for(target.ctx.cluster_name, user)
+        kdir = steps.key_dir_for(target.ctx.cluster_name, user)
         crt, key = kdir / "client.crt", kdir / "client.key"
         serials = record.serials() if record else set()
         ours = False
