@@ -76,7 +76,7 @@ def _report(res: object) -> str:
     lines = [
         f"{done} {res.user}" + (" (it was already revoked)" if res.already_revoked else ""),
         "removed: " + ("; ".join(res.deleted + res.deleted_csrs + res.kubeconfig_removed + res.local_removed
-                                 + res.foreign_removed) or "nothing left to remove"),
+                                 + [f"{res.user} from {b}" for b in res.foreign_removed]) or "nothing left to remove"),
     ]  # fmt: skip
     if res.current_context_cleared:
         lines.append(f"current-context was {res.current_context_cleared} (removed): no context is current now")
