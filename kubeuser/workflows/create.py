@@ -338,7 +338,7 @@ def create(
 
         with reporter.step("Write kubeconfig") as s:
             standalone_yaml, s.detail = _write_kubeconfig(
-                opts, target, p, issued, destination, user_entry_name, context_name
+                opts, target, p, issued, destination, user_entry_name, context_name, reporter
             )
             complete = True
 
@@ -409,8 +409,11 @@ def merge_into_kubeconfig(
     cert_pem: bytes,
     key_pem: bytes,
     set_current: bool,
-) -> None:
-    """Add or replace the user + context in ``destination`` (locked, atomic), keeping everything else."""
+) -> list[str]:
+    """Add or replace the user + context in ``destination`` (locked, atomic), keeping everything else.
+
+    Returns notes to show as warnings (e.g. that a world-readable kubeconfig was tightened).
+    """
     cluster = target.ctx.cluster_name
     user_body = kubeconfig.user_entry(cert_pem, key_pem)
     ctx_body = kubeconfig.context_entry(cluster, user_entry_name, namespace)
@@ -424,7 +427,7 @@ def merge_into_kubeconfig(
         if set_current:
             doc["current-context"] = context_name
 
-    kubeconfig.update_file(destination, mutate)
+    return kubeconfig.update_file(destination, mutate)
 
 
 def _write_kubeconfig(
@@ -435,12 +438,13 @@ def _write_kubeconfig(
     destination: Path | None,
     user_entry_name: str,
     context_name: str,
+    reporter: Reporter,
 ) -> tuple[str | None, str]:
     """Merge into the admin's kubeconfig, or write/print a standalone one. Returns (yaml for stdout, detail)."""
     cluster = target.ctx.cluster_name
     if opts.out is None:
         assert destination is not None
-        merge_into_kubeconfig(
+        notes = merge_into_kubeconfig(
             target,
             destination,
             user_entry_name=user_entry_name,
@@ -450,6 +454,8 @@ def _write_kubeconfig(
             key_pem=issued.key_pem,
             set_current=opts.set_current,
         )
+        for note in notes:
+            reporter.warn(note)
         return None, f"context {context_name} in {destination}" + (" (current)" if opts.set_current else "")
     doc = kubeconfig.standalone(
         cluster_name=cluster,

@@ -167,7 +167,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
     with reporter.step("Update kubeconfig") as s:
         if opts.out is None:
             destination = target.loaded.destination(names=[("users", user_entry_name), ("contexts", context_name)])
-            createwf.merge_into_kubeconfig(
+            notes = createwf.merge_into_kubeconfig(
                 target,
                 destination,
                 user_entry_name=user_entry_name,
@@ -177,6 +177,8 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 key_pem=issued.key_pem,
                 set_current=False,
             )
+            for note in notes:
+                reporter.warn(note)
             s.detail = f"user {user_entry_name} in {destination}"
         else:
             doc = kubeconfig.standalone(

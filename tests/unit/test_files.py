@@ -437,3 +437,22 @@ def test_io_failure_is_reported_and_leaves_nothing(tmp_path: Path, monkeypatch: 
     _one_line(ei.value)
     assert ei.value.message == f"cannot write kubeconfig {path}: No space left on device"
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["config"]
+
+
+# --------------------------------------------------------------------------- the CLI says so
+
+
+def test_create_and_renew_warn_when_the_kubeconfig_was_world_readable(env: dict[str, Any], cli: Any) -> None:
+    kubeconfig: Path = env["kc"]
+    kubeconfig.chmod(0o644)
+    code, _, err = cli("create", "alice")
+    assert code == 0, err
+    assert f"warning: kubeconfig {kubeconfig} was world-readable (0644); kubeuser wrote it 0640" in err
+    assert _mode(kubeconfig) == 0o640
+    code, _, err = cli("renew", "alice")  # 0640 now: nothing to say
+    assert code == 0, err
+    assert "world-readable" not in err and _mode(kubeconfig) == 0o640
+    kubeconfig.chmod(0o604)
+    code, _, err = cli("renew", "alice")
+    assert code == 0, err
+    assert f"warning: kubeconfig {kubeconfig} was world-readable (0604); kubeuser wrote it 0600" in err
