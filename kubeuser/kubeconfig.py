@@ -15,30 +15,25 @@ Several files are merged like kubectl does: for clusters/users/contexts the *fir
 file defining a name wins (whole entry, no field-wise merge); scalar settings such as
 ``current-context`` come from the first file that sets them to a non-empty value.
 
-Writing goes through :func:`update_file` (modify an existing kubeconfig under an
-exclusive lock, atomically) or :func:`write_new` (create a standalone file).
+Writing goes through :func:`update_file` (modify an existing kubeconfig under kubectl's
+lock, atomically, keeping its mode and owner) or :func:`write_new` (create a standalone file);
+both use :mod:`kubeuser.files`, which writes every file kubeuser writes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import copy
-import errno
-import fcntl
 import os
-import random
-import stat
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kubeuser import files
 from kubeuser.errors import ConflictError, KubeconfigError
 
 __all__ = [
@@ -71,7 +66,6 @@ KINDS: tuple[str, ...] = tuple(INNER_KEYS)
 _NAMED_LISTS = frozenset({"clusters", "users", "contexts", "extensions"})
 
 _MALFORMED_HINT = "fix or move the file; kubeuser did not change it"
-_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 def empty_config() -> dict[str, Any]:
@@ -687,194 +681,59 @@ def dump(doc: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- writing
+#
+# All file writing (atomic replace, modes, symlinks, kubectl's lock) is kubeuser.files; this
+# module only decides what goes into a kubeconfig.
 
 
-def _ensure_dir(directory: Path) -> None:
-    """Create *directory* (and missing parents) with mode 0700."""
-    missing: list[Path] = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for d in reversed(missing):
-        try:
-            os.mkdir(d, 0o700)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise KubeconfigError(
-                f"cannot create directory {d}: {exc.strerror or exc}", hint="check permissions"
-            ) from exc
-        os.chmod(d, 0o700)  # independent of the umask
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_temp(directory: Path, stem: str, data: str) -> Path:
-    """Write *data* to a fresh 0600 temp file in *directory*, flushed and fsynced."""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise KubeconfigError(
-            f"cannot create a file in {directory}: {exc.strerror or exc}", hint="check permissions"
-        ) from exc
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def _real_target(path: Path) -> Path:
-    """Follow symlinks so writes go to the link's target (the link itself is kept)."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-@contextlib.contextmanager
-def _locked(target: Path, timeout: float = _LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold an exclusive flock on ``{target}.lock`` (created 0600).
-
-    The lock file is removed before the lock is released: kubectl treats an existing
-    ``config.lock`` as "someone is writing" and refuses to touch the kubeconfig, so leaving
-    one behind would break ``kubectl config ...``. Because of that, after acquiring we check
-    the locked inode is still the one at the path, and retry otherwise.
-    """
-    lock_path = Path(f"{target}.lock")
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    while True:
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise KubeconfigError(
-                f"cannot create lock file {lock_path}: {exc.strerror or exc}", hint="check permissions"
-            ) from exc
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() > deadline:
-                    raise KubeconfigError(
-                        f"timed out after {timeout:.0f}s waiting for the lock {lock_path}",
-                        hint="another kubeuser process is updating this kubeconfig; retry when it is done",
-                    ) from exc
-                os.close(fd)
-                fd = -1
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.01)
-                continue
-            held = os.fstat(fd)
-            try:
-                now = os.stat(lock_path)
-            except FileNotFoundError:
-                now = None
-            if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
-                # the previous holder removed this lock file after we opened it; start over
-                os.close(fd)
-                fd = -1
-                continue
-            with contextlib.suppress(OSError):
-                os.fchmod(fd, 0o600)
-            try:
-                yield
-            finally:
-                with contextlib.suppress(OSError):
-                    lock_path.unlink()
-            return
-        finally:
-            if fd >= 0:
-                os.close(fd)  # closing the descriptor releases the flock
-
-
-def update_file(path: Path, mutate: Callable[[dict[str, Any]], None]) -> None:
+def update_file(path: Path, mutate: Callable[[dict[str, Any]], None]) -> list[str]:
     """The single kubeconfig writer: lock, re-read, validate, mutate, atomically replace.
 
-    A missing file starts from :func:`empty_config`. If the existing file is malformed or
-    *mutate* raises, nothing is written. The result is mode 0600; a symlinked *path* is
-    written through to its target.
+    Takes kubectl's lock (``PATH.lock``, see :mod:`kubeuser.files`) for the whole
+    read-modify-write. A missing file starts from :func:`empty_config` and is created 0600 (a
+    missing directory 0700). An existing file keeps its mode and owner, except that the bits for
+    others are removed. If the existing file is malformed or *mutate* raises, nothing is written.
+    A symlinked *path* is written through to its target (the link stays).
+
+    Returns notes for the user (normally none), e.g. that a world-readable file was tightened.
     """
     path = _expand(str(path), os.environ)
-    target = _real_target(path)
-    _ensure_dir(target.parent)
-    with _locked(target):
+    target = files.resolve(path)
+    files.ensure_dir(target.parent, files.KUBECONFIG)
+    with files.kubectl_lock(path):
         text = _read_text(target)
         doc = empty_config() if text is None else parse(text, target)
         if text is not None and not doc:  # an empty file
             doc = empty_config()
         mutate(doc)
         validate(doc, target)
-        data = dump(doc)
-        tmp = _write_temp(target.parent, target.name, data)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        _fsync_dir(target.parent)
+        data = dump(doc).encode("utf-8")
+        return files.write(target, data, kind=files.KUBECONFIG, mode=0o600, replace=True, keep_attrs=True)
 
 
 def write_new(path: Path, doc: dict[str, Any], *, force: bool = False) -> None:
     """Write a standalone kubeconfig atomically (mode 0600; directory 0700 if created).
 
-    Refuses to replace an existing file unless *force* (the check is atomic: the file is
-    published with a hard link, which fails if something appeared meanwhile).
+    Refuses to replace an existing file (or symlink) unless *force*; the check is atomic (the file
+    is published with a hard link, which fails if something appeared meanwhile). Takes kubectl's
+    lock like :func:`update_file`. Problems with the path are :class:`~kubeuser.errors.UsageError`
+    (it is the user's ``--out``), an existing file :class:`ConflictError`.
     """
     path = _expand(str(path), os.environ)
-    target = _real_target(path)
-    if not force and (path.exists() or path.is_symlink()):
+    kind = files.OUTPUT_KUBECONFIG
+    if not force and os.path.lexists(path):
         raise _exists(path)
-    if target.exists() and target.is_dir():
-        raise KubeconfigError(f"{target} is a directory", hint="pass a file path")
+    target = files.resolve(path)
+    if target.is_dir():
+        raise kind.error(f"{files.show(target)} is a directory", hint="pass a file path")
     validate(doc, target)
-    _ensure_dir(target.parent)
-    tmp = _write_temp(target.parent, target.name, dump(doc))
-    try:
-        if force:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise _exists(path) from None
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                    raise
-                # filesystem without hard links: best-effort check, then rename
-                if target.exists():
-                    raise _exists(path) from None
-                os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(OSError):
-            if tmp.exists():
-                tmp.unlink()
-    with contextlib.suppress(OSError):
-        if stat.S_IMODE(os.stat(target).st_mode) != 0o600:
-            os.chmod(target, 0o600)
-    _fsync_dir(target.parent)
+    files.ensure_dir(target.parent, kind)
+    with files.kubectl_lock(path):
+        try:
+            files.write(path, dump(doc).encode("utf-8"), kind=kind, mode=0o600, replace=force)
+        except ConflictError:
+            raise _exists(path) from None
 
 
 def _exists(path: Path) -> ConflictError:
-    return ConflictError(f"{path} already exists", hint="pass --force to overwrite it")
+    return ConflictError(f"{files.show(path)} already exists", hint="pass --force to overwrite it")

@@ -10,10 +10,7 @@ suppress exception chaining so a traceback cannot leak it either.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import secrets
 import unicodedata
 import warnings
 from collections import Counter
@@ -30,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes, PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kubeuser.errors import ConflictError, UsageError, VerificationError
+from kubeuser import files
+from kubeuser.errors import UsageError, VerificationError
 
 __all__ = [
     "DEFAULT_KEY_SIZES",
@@ -76,7 +74,6 @@ MAX_NAME_LENGTH: Final = 64
 
 _PRIVATE_MODE: Final = 0o600
 _PUBLIC_MODE: Final = 0o644
-_DIR_MODE: Final = 0o700
 
 
 # --------------------------------------------------------------------------- keys
@@ -531,108 +528,15 @@ def cert_matches_key(cert_pem: bytes, key_pem: bytes) -> bool:
 # --------------------------------------------------------------------------- files
 
 
-def _ensure_private_dir(directory: Path) -> None:
-    """Create *directory* and any missing ancestors with mode 0700 (umask-proof).
-
-    Existing directories are left exactly as they are.
-    """
-    missing: list[Path] = []
-    d = directory
-    while not d.exists():
-        missing.append(d)
-        if d.parent == d:
-            break
-        d = d.parent
-    for p in reversed(missing):
-        try:
-            os.mkdir(p, _DIR_MODE)
-        except FileExistsError:
-            if not p.is_dir():
-                raise UsageError(f"{p} exists and is not a directory") from None
-            continue
-        except OSError as exc:
-            raise UsageError(f"cannot create directory {p}: {exc.strerror}") from None
-        os.chmod(p, _DIR_MODE)
-    if not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory")
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes, *, mode: int, overwrite: bool, what: str) -> None:
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{path} is a directory", hint=f"give a file name for the {what}")
-    if not overwrite and (path.exists() or path.is_symlink()):
-        raise ConflictError(
-            f"{what} {path} already exists",
-            hint="use --force to replace it, or choose another output path",
-        )
-    directory = path.parent
-    _ensure_private_dir(directory)
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(tmp, flags, mode)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {what} to {directory}: {exc.strerror}",
-            hint="check the directory's permissions or choose another output path",
-        ) from None
-    try:
-        try:
-            os.fchmod(fd, mode)  # the umask may have stripped bits from the requested mode
-            view = memoryview(bytes(data))
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # atomic "create if absent": never clobbers a file that appeared meanwhile
-            except FileExistsError:
-                raise ConflictError(
-                    f"{what} {path} already exists",
-                    hint="use --force to replace it, or choose another output path",
-                ) from None
-            except OSError:  # filesystem without hard links
-                if path.exists() or path.is_symlink():
-                    raise ConflictError(
-                        f"{what} {path} already exists",
-                        hint="use --force to replace it, or choose another output path",
-                    ) from None
-                os.replace(tmp, path)
-        os.chmod(path, mode)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {what} {path}: {exc.strerror}",
-            hint="check the directory's permissions or choose another output path",
-        ) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    _fsync_dir(directory)
-
-
 def write_private_key(path: Path, pem: bytes, *, overwrite: bool = False) -> None:
     """Atomically write a private key with mode 0600; missing parent dirs get 0700.
 
-    Raises :class:`ConflictError` if *path* exists and *overwrite* is false.
+    Raises :class:`ConflictError` if *path* exists and *overwrite* is false. A symlink is written
+    through to its target (see :mod:`kubeuser.files`).
     """
-    _atomic_write(path, pem, mode=_PRIVATE_MODE, overwrite=overwrite, what="private key")
+    files.write(path, pem, kind=files.KEY_FILE, mode=_PRIVATE_MODE, replace=overwrite)
 
 
 def write_public_file(path: Path, data: bytes, *, overwrite: bool = True) -> None:
     """Atomically write a certificate/CSR/other public file with mode 0644; missing dirs get 0700."""
-    _atomic_write(path, data, mode=_PUBLIC_MODE, overwrite=overwrite, what="file")
+    files.write(path, data, kind=files.PUBLIC_FILE, mode=_PUBLIC_MODE, replace=overwrite)

@@ -19,8 +19,6 @@ reported, and the result's exit code is the first failure's.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import secrets
 import stat
 import time
@@ -531,27 +529,16 @@ def _publish(tmp: Path, final: Path, force: bool) -> None:
     try:
         _move(tmp, final, force)
     except OSError as exc:
-        raise KubeuserError(f"cannot write {final}: {exc.strerror or exc}", hint="check --out-dir") from None
+        raise UsageError(f"cannot write {final}: {exc.strerror or exc}", hint="check --out-dir") from None
 
 
 def _move(tmp: Path, final: Path, force: bool) -> None:
-    try:
-        if force:
-            os.replace(tmp, final)
-        else:
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                raise ConflictError(f"{final} appeared meanwhile", hint="--force-out replaces it") from None
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                    raise
-                if final.exists():  # a filesystem without hard links: best-effort check, then rename
-                    raise ConflictError(f"{final} appeared meanwhile", hint="--force-out replaces it") from None
-                os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    """kubeuser.files writes it: atomic, 0600, through a symlink, under kubectl's lock; *tmp* is removed."""
+    from kubeuser import files  # here, not at the top: keeps this module's imports as they are
+
+    kind = files.Kind("kubeconfig", UsageError, "check --out-dir", "--force-out replaces it")
+    with files.kubectl_lock(final):
+        files.publish(tmp, final, kind=kind, replace=force)
 
 
 def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingReporter) -> None:

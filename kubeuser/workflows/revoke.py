@@ -172,6 +172,8 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
             removed = steps.remove_kubeconfig_entries(target, record)
             res.kubeconfig_removed, res.kubeconfig_kept = removed.removed, removed.kept
             res.current_context_cleared = removed.current_cleared
+            for note in removed.notes:
+                reporter.warn(note)
             s.detail = ", ".join(res.kubeconfig_removed) or "none"
 
     _attempt(res, delete_rbac)

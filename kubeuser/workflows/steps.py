@@ -383,9 +383,7 @@ def merge_kubeconfig(
         if set_current:
             doc["current-context"] = plan.context
 
-    writer: Callable[..., Any] = kubeconfig.update_file  # returns notes (mode/owner changes) in newer versions
-    notes = writer(plan.destination, mutate)
-    return [str(n) for n in notes] if isinstance(notes, list) else []
+    return kubeconfig.update_file(plan.destination, mutate)  # notes: mode bits kubeuser had to tighten
 
 
 def _entry(doc: dict[str, Any], kind: str, name: str) -> dict[str, Any] | None:
@@ -402,6 +400,7 @@ class RemovedEntries:
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # entries that refer to the user but are not kubeuser's
     current_cleared: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. mode bits tightened on a world-readable kubeconfig
 
 
 def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> RemovedEntries:
@@ -442,7 +441,7 @@ def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> Re
                     doc["current-context"] = ""
                     result.current_cleared = name
 
-        kubeconfig.update_file(path, mutate)
+        result.notes += kubeconfig.update_file(path, mutate)
         result.removed += [f"{kind[:-1]} {name} ({path})" for kind, name in entries]
     return result
 

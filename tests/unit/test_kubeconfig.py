@@ -586,14 +586,15 @@ def test_update_file_preserves_other_entries(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o000, 0o077])
-def test_update_file_mode_0600_regardless_of_umask(tmp_path: Path, umask: None, mask: int) -> None:
+def test_update_file_modes_regardless_of_umask(tmp_path: Path, umask: None, mask: int) -> None:
     existing = write_yaml(tmp_path / "existing", config())
     existing.chmod(0o644)
     new = tmp_path / "fresh" / "sub" / "config"
     os.umask(mask)
-    kc.update_file(existing, lambda doc: kc.set_entry(doc, "users", "u", {"token": "t"}))
-    kc.update_file(new, lambda doc: kc.set_entry(doc, "users", "u", {"token": "t"}))
-    assert mode(existing) == 0o600
+    notes = kc.update_file(existing, lambda doc: kc.set_entry(doc, "users", "u", {"token": "t"}))
+    assert kc.update_file(new, lambda doc: kc.set_entry(doc, "users", "u", {"token": "t"})) == []
+    assert mode(existing) == 0o640  # kept, minus the bits for others
+    assert notes == [f"kubeconfig {existing} was world-readable (0644); kubeuser wrote it 0640"]
     assert mode(new) == 0o600
     assert mode(new.parent) == 0o700
     assert mode(new.parent.parent) == 0o700
@@ -643,13 +644,14 @@ def test_update_file_invalid_result_is_not_written(tmp_path: Path) -> None:
 
 def test_update_file_through_symlink(tmp_path: Path) -> None:
     target = write_yaml(tmp_path / "real" / "kubeconfig.yaml", config(users=[user("old", "t")]))
+    target.chmod(0o644)
     link = tmp_path / "home" / ".kube" / "config"
     link.parent.mkdir(parents=True)
     link.symlink_to(target)
     kc.update_file(link, lambda doc: kc.set_entry(doc, "users", "new", {"token": "n"}))
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert [u["name"] for u in yaml.safe_load(target.read_text())["users"]] == ["old", "new"]
-    assert mode(target) == 0o600
+    assert mode(target) == 0o640  # the target's mode, minus the bits for others
     assert listing(link.parent) == ["config"]  # no temp/lock next to the link
     assert listing(target.parent) == ["kubeconfig.yaml"]
 

@@ -109,7 +109,7 @@ def _check_result(kubeconfig: Path, windows: list[dict[str, float]], n: int) -> 
     assert contexts["admin@prod"] == initial["contexts"][0]["context"]
     for key in ("clusters", "current-context", "preferences", "x-unknown", "apiVersion", "kind"):
         assert doc[key] == initial[key], key
-    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o640  # the mode the test gave it is kept
     # critical sections never overlapped
     spans = sorted((w["start"], w["end"]) for w in windows)
     assert len(spans) == n
@@ -124,6 +124,7 @@ def test_twenty_processes_add_entries_to_the_same_file(tmp_path: Path) -> None:
     kube.mkdir()
     kubeconfig = kube / "config"
     kubeconfig.write_text(yaml.safe_dump(_initial(), sort_keys=False))
+    kubeconfig.chmod(0o640)
     started = time.monotonic()
     windows = _run_workers(tmp_path, [kubeconfig] * N)
     _check_result(kubeconfig, windows, N)
@@ -135,6 +136,7 @@ def test_writers_via_symlink_and_target_share_the_lock(tmp_path: Path) -> None:
     real.mkdir()
     kubeconfig = real / "config"
     kubeconfig.write_text(yaml.safe_dump(_initial(), sort_keys=False))
+    kubeconfig.chmod(0o640)
     link_dir = tmp_path / "links"
     link_dir.mkdir()
     link = link_dir / "config"

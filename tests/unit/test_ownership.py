@@ -189,9 +189,7 @@ def test_objects_of_another_registry_are_never_touched(env: dict[str, Any]) -> N
     gw: FakeGateway = env["gw"]
     run(env, name="zed", rules=["get:pods"], registry_namespace="reg2")
     made = rbac_keys(gw)
-    assert made and all(
-        gw.objects[k]["metadata"]["annotations"]["kubeuser.io/registry"] == "reg2" for k in made
-    )
+    assert made and all(gw.objects[k]["metadata"]["annotations"]["kubeuser.io/registry"] == "reg2" for k in made)
     res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["zed"], registry_namespace="reg1"), gw,  # type: ignore[arg-type]
                             RecordingReporter())  # fmt: skip
     assert rbac_keys(gw) == made and res.orphans == []

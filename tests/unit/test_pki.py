@@ -773,14 +773,17 @@ def test_write_private_key_refuses_dangling_symlink(tmp_path: Path) -> None:
     assert not (tmp_path / "elsewhere.pem").exists()
 
 
-def test_write_private_key_overwrite_replaces_symlink_not_target(tmp_path: Path) -> None:
-    victim = tmp_path / "victim"
-    victim.write_bytes(b"do not touch")
+def test_write_private_key_overwrite_writes_through_a_symlink(tmp_path: Path) -> None:
+    # one symlink policy for every file kubeuser writes (kubeuser.files): write the target, keep the link
+    real = tmp_path / "keys" / "real.pem"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
     link = tmp_path / "k.pem"
-    link.symlink_to(victim)
+    link.symlink_to(real)
     pki.write_private_key(link, b"KEY", overwrite=True)
-    assert victim.read_bytes() == b"do not touch"
-    assert not link.is_symlink() and link.read_bytes() == b"KEY"
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"KEY" and _mode(real) == 0o600
+    assert sorted(p.name for p in real.parent.iterdir()) == ["real.pem"]  # the temp file was next to the target
 
 
 def test_write_private_key_path_problems(tmp_path: Path) -> None:
@@ -809,8 +812,8 @@ def test_write_private_key_failure_cleans_up(tmp_path: Path, monkeypatch: pytest
     def no_space(*_a: object, **_k: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("kubeuser.pki.os.replace", no_space)
-    monkeypatch.setattr("kubeuser.pki.os.link", no_space)
+    monkeypatch.setattr("kubeuser.files.os.replace", no_space)
+    monkeypatch.setattr("kubeuser.files.os.link", no_space)
     secret = pki.key_to_pem(key_for("ecdsa", 256))
     with pytest.raises(UsageError) as ei:
         pki.write_private_key(tmp_path / "k.pem", secret, overwrite=True)
@@ -827,7 +830,7 @@ def test_write_private_key_without_hard_links(tmp_path: Path, monkeypatch: pytes
     def no_links(*_a: object, **_k: object) -> None:
         raise OSError(errno.EPERM, "hard links not supported")
 
-    monkeypatch.setattr("kubeuser.pki.os.link", no_links)
+    monkeypatch.setattr("kubeuser.files.os.link", no_links)
     pki.write_private_key(tmp_path / "k.pem", b"KEY")
     assert (tmp_path / "k.pem").read_bytes() == b"KEY"
     assert _mode(tmp_path / "k.pem") == 0o600
