@@ -28,7 +28,7 @@ from kubeuser.errors import (
     UnauthenticatedError,
     UnreachableError,
 )
-from kubeuser.gateway import Identity, ServerVersion
+from kubeuser.gateway import Gateway, Identity, ServerVersion
 
 CLUSTER_ROLES: dict[str, list[dict[str, Any]]] = {
     "view": [{"apiGroups": [""], "resources": ["pods", "services", "configmaps"], "verbs": ["get", "list", "watch"]}],
@@ -341,6 +341,11 @@ def _allowed(rules: list[dict[str, Any]], verb: str, resource: str, group: str) 
         ):
             return True
     return False
+
+
+def _is_a_gateway(fake: FakeGateway) -> Gateway:
+    """Type-checked: mypy --strict fails here if FakeGateway stops satisfying the Gateway protocol."""
+    return fake
 
 
 __all__ = ["FakeGateway", "UnreachableError"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import ControlPlane
+    from e2e.conftest import ControlPlane
 
 SIGNER = "kubernetes.io/kube-apiserver-client"
 

@@ -34,7 +34,10 @@ def openssl_x509(pem: bytes, *fields: str) -> str:
 def as_user(
     control_plane: Any, context: str, *args: str, kubeconfig: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return control_plane.kubectl("--context", context, *args, kubeconfig=kubeconfig or home_kubeconfig(), check=False)
+    proc: subprocess.CompletedProcess[str] = control_plane.kubectl(
+        "--context", context, *args, kubeconfig=kubeconfig or home_kubeconfig(), check=False
+    )
+    return proc
 
 
 def test_create_with_rule_grants_exactly_that(control_plane: Any, namespace: str) -> None:

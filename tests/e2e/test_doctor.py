@@ -51,7 +51,7 @@ def mint(
 ) -> tuple[bytes, bytes]:
     key = pki_factory.make_key()
     pem = pki_factory.issue_client_cert(ca[0], ca[1], key, cn, list(groups), not_before, not_after)
-    return pem, pki.key_to_pem(key)  # type: ignore[arg-type]
+    return pem, pki.key_to_pem(key)
 
 
 def admin_doc() -> dict[str, Any]:

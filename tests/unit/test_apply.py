@@ -48,7 +48,7 @@ def writes(gw: FakeGateway) -> int:
 
 
 def record(gw: FakeGateway, name: str) -> registry.UserRecord:
-    found = registry.Registry(gw, REG).get(name)  # type: ignore[arg-type]
+    found = registry.Registry(gw, REG).get(name)
     assert found is not None
     return found[0]
 
@@ -482,7 +482,7 @@ def test_partial_failures_keep_the_handout_consistent(
     # granting the second namespace fails: one commit point, so the user is not onboarded at all
     (o,) = apply(env, text, gw, out_dir=out).outcomes
     assert o.failed and o.exit_code == ExitCode.FORBIDDEN and "undone" in (o.hint or "")
-    assert not (out / "a.kubeconfig").exists() and registry.Registry(gw, REG).get("a") is None  # type: ignore[arg-type]
+    assert not (out / "a.kubeconfig").exists() and registry.Registry(gw, REG).get("a") is None
     assert not [k for k in gw.objects if k[0] in ("Role", "RoleBinding")]  # the dev grant was undone too
     gw.broken = False
     (o,) = apply(env, text, gw, out_dir=out).outcomes

@@ -43,18 +43,18 @@ def rbac_keys(gw: FakeGateway) -> set[tuple[str, str | None, str]]:
 
 
 def record(gw: FakeGateway, user: str, reg: str = REG) -> registry.UserRecord:
-    found = registry.Registry(gw, reg).get(user)  # type: ignore[arg-type]
+    found = registry.Registry(gw, reg).get(user)
     assert found is not None
     return found[0]
 
 
 def revoke(gw: FakeGateway, user: str, **kw: Any) -> revokewf.RevokeResult:
     opts = revokewf.RevokeOptions(name=user, **kw)
-    return revokewf.revoke(opts, connect.resolve(None, None), gw, RecordingReporter())  # type: ignore[arg-type]
+    return revokewf.revoke(opts, connect.resolve(None, None), gw, RecordingReporter())
 
 
 def grant(gw: FakeGateway, user: str, *, remove: bool = False, **kw: Any) -> grantwf.GrantResult:
-    return grantwf.change(grantwf.GrantOptions(name=user, **kw), gw, RecordingReporter(), remove=remove)  # type: ignore[arg-type]
+    return grantwf.change(grantwf.GrantOptions(name=user, **kw), gw, RecordingReporter(), remove=remove)
 
 
 # --------------------------------------------------------------------------- the Access model
@@ -128,7 +128,7 @@ def test_create_never_overwrites_a_foreign_context(env: dict[str, Any], force: b
         "not even with --force", ""
     )
     assert env["kc"].read_bytes() == env["before"]
-    assert gw.calls["create_csr"] == 0 and not rbac_keys(gw) and registry.Registry(gw, REG).get("cnx") is None  # type: ignore[arg-type]
+    assert gw.calls["create_csr"] == 0 and not rbac_keys(gw) and registry.Registry(gw, REG).get("cnx") is None
 
 
 def test_create_refuses_a_default_named_context_it_did_not_write(env: dict[str, Any]) -> None:
@@ -190,7 +190,7 @@ def test_objects_of_another_registry_are_never_touched(env: dict[str, Any]) -> N
     run(env, name="zed", rules=["get:pods"], registry_namespace="reg2")
     made = rbac_keys(gw)
     assert made and all(gw.objects[k]["metadata"]["annotations"]["kubeuser.io/registry"] == "reg2" for k in made)
-    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["zed"], registry_namespace="reg1"), gw,  # type: ignore[arg-type]
+    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["zed"], registry_namespace="reg1"), gw,
                             RecordingReporter())  # fmt: skip
     assert rbac_keys(gw) == made and res.orphans == []
     reported = [r for r in res.other_registries if not r.startswith("CertificateSigningRequest")]
@@ -212,11 +212,11 @@ def test_cleanup_of_0_1_0_objects_needs_every_registry_to_agree(env: dict[str, A
     for o in legacy:
         gw.create_object(o)
     run(env, name="old", registry_namespace="elsewhere", context_name="old-elsewhere")  # active in another registry
-    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["old"]), gw, RecordingReporter())  # type: ignore[arg-type]
+    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["old"]), gw, RecordingReporter())
     assert {("Role", "dev", "kubeuser:old"), ("RoleBinding", "dev", "kubeuser:old")} <= rbac_keys(gw)
     assert not [o for o in res.orphans if o.kind != "CertificateSigningRequest"]
     revoke(gw, "old", registry_namespace="elsewhere")
-    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["old"]), gw, RecordingReporter())  # type: ignore[arg-type]
+    res = cleanupwf.cleanup(cleanupwf.CleanupOptions(delete=True, users=["old"]), gw, RecordingReporter())
     assert {(o.kind, o.name) for o in res.deleted} >= {("Role", "kubeuser:old"), ("RoleBinding", "kubeuser:old")}
     assert not rbac_keys(gw)
 
@@ -301,7 +301,7 @@ def test_grant_and_ungrant_keep_the_certificate(env: dict[str, Any]) -> None:
 def test_renew_keeps_the_key_spec_and_reports_earlier_certificates(env: dict[str, Any]) -> None:
     gw: FakeGateway = env["gw"]
     first = run(env, name="r1", key_type="rsa", key_size=3072)
-    res = renewwf.renew(renewwf.RenewOptions(name="r1"), connect.resolve(None, None), gw, RecordingReporter())  # type: ignore[arg-type]
+    res = renewwf.renew(renewwf.RenewOptions(name="r1"), connect.resolve(None, None), gw, RecordingReporter())
     assert (res.key_type, res.key_size) == ("rsa", 3072)
     assert [c.serial for c in res.earlier_valid] == [first.issued.info.serial]
     assert any(first.issued.info.serial in w for w in res.warnings)
@@ -316,10 +316,10 @@ def test_renew_of_a_handed_out_user_needs_out(env: dict[str, Any], tmp_path: Pat
     assert record(gw, "h1").delivery == registry.DELIVERY_HANDOUT
     target = connect.resolve(None, None)
     with pytest.raises(UsageError) as ei:
-        renewwf.renew(renewwf.RenewOptions(name="h1"), target, gw, RecordingReporter())  # type: ignore[arg-type]
+        renewwf.renew(renewwf.RenewOptions(name="h1"), target, gw, RecordingReporter())
     assert "--out" in ei.value.message and env["kc"].read_bytes() == env["before"]
     new = tmp_path / "h1-new.kubeconfig"
-    res = renewwf.renew(renewwf.RenewOptions(name="h1", out=str(new)), target, gw, RecordingReporter())  # type: ignore[arg-type]
+    res = renewwf.renew(renewwf.RenewOptions(name="h1", out=str(new)), target, gw, RecordingReporter())
     assert new.is_file() and res.stale_handout == str(out) and any("stale" in w for w in res.warnings)
     assert env["kc"].read_bytes() == env["before"]
 
@@ -342,7 +342,7 @@ def test_a_0_1_0_record_is_migrated_on_the_next_change(env: dict[str, Any]) -> N
     old = record(gw, "old")
     assert old.migrated and old.access is None
     reporter = RecordingReporter()
-    grantwf.change(grantwf.GrantOptions(name="old", cluster_roles=["view"]), gw, reporter, remove=False)  # type: ignore[arg-type]
+    grantwf.change(grantwf.GrantOptions(name="old", cluster_roles=["view"]), gw, reporter, remove=False)
     new = record(gw, "old")
     assert not new.migrated and new.access is not None
     assert new.access.describe() == ["rule get pods in dev", "ClusterRole view in dev"]

@@ -158,11 +158,11 @@ def made_dirs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = tempfile.mkdtemp
 
     def mkdtemp(*a: Any, **k: Any) -> str:
-        path = real(*a, **k)
+        path: str = real(*a, **k)
         made.append(path)
         return path
 
-    monkeypatch.setattr(wf.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     return made
 
 
