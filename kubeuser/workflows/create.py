@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import kubeconfig, naming, pki, rbac, registry
+from kubeuser import kubeconfig, naming, pki, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import (
@@ -54,6 +54,7 @@ class CreateOptions:
     key_dir: Path | None = None  # where client.key/client.crt go; None → kubeuser_home()/CLUSTER/USER
     write_key_files: bool = True
     issued_by: str | None = None  # who issues (default: asked from the server); batch callers ask once
+    allow_missing_roles: bool = False  # bind --role/--clusterrole names that do not exist (yet): a warning
 
 
 @dataclass
@@ -210,6 +211,7 @@ def create(
     reporter: Reporter,
     *,
     skip_preflight: bool = False,
+    check_roles: bool = True,  # False: the caller checked already (apply checks all users at once)
 ) -> CreateResult:
     p = plan(opts, target.namespace)
     for w in p.warnings:
@@ -246,6 +248,9 @@ def create(
             f"namespace {p.rbac.namespace!r} does not exist",
             hint=f"create it (kubectl create namespace {p.rbac.namespace}) or pick another with -n",
         )
+    if check_roles:
+        objs = rbac.objects_for(p.user, p.groups, p.rbac)
+        p.warnings += rolecheck.require_roles_exist(gw, objs, allow_missing=opts.allow_missing_roles, reporter=reporter)
     existing = reg.get(p.user)
     if existing is not None and existing[0].status == "active" and not opts.force:
         rec = existing[0]
