@@ -32,6 +32,14 @@ def apply(
     prune: Annotated[
         bool, typer.Option("--prune", help="Revoke kubeuser users (active records) that the file no longer declares.")
     ] = False,
+    allow_missing_roles: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-roles",
+            help="Bind roles that do not exist (yet) for every user, with a warning; by default that fails the "
+            "user (per user: allowMissingRoles: true).",
+        ),
+    ] = False,
     renew_before: Annotated[
         str, typer.Option("--renew-before", help="Renew certificates expiring within this duration (0 = only expired).")
     ] = "7d",
@@ -72,6 +80,7 @@ def apply(
         parallel=parallel,
         timeout=timeout,
         registry_namespace=registry_namespace,
+        allow_missing_roles=allow_missing_roles,
     )
     opts.validate()
     users = usersfile.load(filename)  # every schema problem, with line numbers, before any cluster call
@@ -157,9 +166,14 @@ def summary_text(result: Any) -> str:
             if o.kubeconfig:
                 lines.append(f"  {o.user}: would write {o.kubeconfig}")
             lines += [f"  {o.user}: warning: {w}" for w in o.warnings]
+            if o.failed:
+                lines.append(f"  {o.user}: error: {o.error}")
+                if o.hint:
+                    lines.append(f"    hint: {o.hint}")
         counts = result.counts()
         lines.append("")
-        lines.append(f"dry run: nothing was changed. Plan: {_counts(counts)}")
+        plan = _counts(counts).replace("FAILED", "would fail")
+        lines.append(f"dry run: nothing was changed. Plan: {plan}")
         return "\n".join(lines) + "\n"
     table: list[tuple[str, ...]] = [("USER", "ACTION", "STATUS", "SERIAL", "EXPIRES", "KUBECONFIG")]
     for o in result.outcomes:

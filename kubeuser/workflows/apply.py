@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, rbac, registry
+from kubeuser import durations, naming, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -56,6 +56,7 @@ DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 32
 
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
+ALLOW_MISSING_ROLES = "`allowMissingRoles: true` for the user (or --allow-missing-roles)"
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ApplyOptions:
     parallel: int = DEFAULT_PARALLEL
     timeout: float = createwf.DEFAULT_TIMEOUT
     registry_namespace: str | None = None
+    allow_missing_roles: bool = False  # for every user (a user's allowMissingRoles: true is for that user)
 
     def validate(self) -> None:
         if not 1 <= self.parallel <= MAX_PARALLEL:
@@ -390,6 +392,25 @@ def apply(
                     f"{item.user} was left as it was",
                 )
             )
+        # roles the new bindings name must exist (one read per role for all users)
+        batch = {
+            id(i): (
+                i.spec.rbac_objects(default_ns)
+                if i.action == CREATE
+                else [c.obj for c in i.rbac_changes if c.op != "delete"],
+                opts.allow_missing_roles or i.spec.allow_missing_roles,
+            )
+            for i in onboarding
+            if i.spec is not None
+        }
+        role_errors, role_warnings = rolecheck.check_batch(gw, batch, reporter=reporter, allow=ALLOW_MISSING_ROLES)
+        for o, item in zip(outcomes, plan, strict=True):
+            if id(item) in role_warnings:
+                o.warnings.append(role_warnings[id(item)])
+            if id(item) in role_errors and not o.failed:
+                err = role_errors[id(item)]
+                err.hint = f"{err.hint}; {item.user} was left as it was"
+                o.fail(err)
 
     if opts.dry_run:
         for o, item in zip(outcomes, plan, strict=True):
@@ -576,7 +597,7 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
     tmp = _tmp_out(ctx, spec.name)
     opts.out = str(tmp) if tmp is not None else None
     try:
-        res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True)
+        res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True, check_roles=False)
         o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
         o.context = res.context
         # hand out the credentials first: if granting the rest of the access fails, the next apply finishes it

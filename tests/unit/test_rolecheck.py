@@ -1,6 +1,6 @@
 """Binding a Role/ClusterRole that does not exist is an error before anything is created (exit 10, with
-the closest existing names), a warning with --allow-missing-roles, and a warning when reading roles is
-forbidden: the module over the fake gateway, then create and run."""
+the closest existing names), a warning with --allow-missing-roles / allowMissingRoles, and a warning when
+reading roles is forbidden: the module over the fake gateway, then create, run and apply."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fake_gateway import FakeGateway
 from workflow_env import run as create_user
 
-from kubeuser import rbac, registry, rolecheck
+from kubeuser import connect, rbac, registry, rolecheck, usersfile
 from kubeuser.errors import ExitCode, NotFoundError
 from kubeuser.progress import RecordingReporter
+from kubeuser.workflows import apply as applywf
 
 REG = "kubeuser-system"
+HEAD = "apiVersion: kubeuser.io/v1alpha1\nkind: UserList\n"
 WRITES = ("create_csr", "approve_csr", "create_object", "apply_object", "delete_object", "delete_csr")
 
 
@@ -32,6 +35,18 @@ def objects(roles: list[str] = [], cluster_roles: list[str] = [], rules: list[st
 
 def writes(gw: FakeGateway) -> int:
     return sum(gw.calls[w] for w in WRITES)
+
+
+def users_yaml(*users: dict[str, Any]) -> str:
+    return HEAD + yaml.safe_dump({"users": list(users)}, sort_keys=False)
+
+
+def apply(env: dict[str, Any], text: str, **kw: Any) -> tuple[applywf.ApplyResult, RecordingReporter]:
+    rep = RecordingReporter()
+    res = applywf.apply(
+        usersfile.parse(text, "users.yaml"), applywf.ApplyOptions(**kw), connect.resolve(None, None), env["gw"], rep
+    )
+    return res, rep
 
 
 def nothing_of(gw: FakeGateway, user: str) -> bool:
@@ -171,3 +186,83 @@ def test_cli_run_missing_role_runs_nothing(cli: Any, env: dict[str, Any], tmp_pa
     code, _, err = cli("run", "x", "--role", "deploryer", "-n", "dev", "--allow-missing-roles", "--", *cmd)
     assert code == 0, err
     assert marker.exists() and "does not exist (yet)" in err
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def test_apply_fails_only_the_user_with_a_missing_role(env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    add_role(gw, "deployer")
+    text = users_yaml(
+        {"name": "a", "namespaces": {"dev": {"roles": ["deploryer"]}}},
+        {"name": "b", "namespaces": {"dev": {"roles": ["deployer"]}}, "clusterRoles": ["view"]},
+    )
+    res, _ = apply(env, text)
+    a, b = res.outcomes
+    assert a.failed and a.exit_code == ExitCode.NOT_FOUND and res.exit_code == ExitCode.NOT_FOUND
+    assert a.error == "Role 'deploryer' in namespace 'dev' does not exist"
+    assert "did you mean Role 'deployer'" in (a.hint or "") and "allowMissingRoles: true" in (a.hint or "")
+    assert nothing_of(gw, "a")
+    assert b.done and not b.failed and registry.Registry(gw, REG).get("b") is not None  # type: ignore[arg-type]
+
+
+def test_apply_dry_run_reports_a_missing_role(env: dict[str, Any], cli: Any, tmp_path: Path) -> None:
+    gw: FakeGateway = env["gw"]
+    f = tmp_path / "users.yaml"
+    f.write_text(users_yaml({"name": "a", "clusterRoles": ["veiw"]}, {"name": "b"}))
+    before = writes(gw)
+    code, out, err = cli("apply", "-f", str(f), "--dry-run")
+    assert code == ExitCode.NOT_FOUND, out + err
+    assert "  a: error: ClusterRole 'veiw' does not exist" in out
+    assert "    hint: did you mean ClusterRole 'view' for 'veiw'?" in out
+    assert "dry run: nothing was changed. Plan: 2 create; 1 would fail" in out
+    assert writes(gw) == before and nothing_of(gw, "a")
+    # allowed on the command line: a warning, exit 0
+    code, out, err = cli("apply", "-f", str(f), "--dry-run", "--allow-missing-roles")
+    assert code == 0, out + err
+    assert "  a: warning: ClusterRole 'veiw' does not exist (yet)" in out
+
+
+def test_apply_allow_missing_roles_per_user(env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    text = users_yaml(
+        {"name": "a", "namespaces": {"dev": {"roles": ["comes-later"]}}, "allowMissingRoles": True},
+        {"name": "b", "namespaces": {"dev": {"roles": ["comes-later"]}}},
+    )
+    res, _ = apply(env, text)
+    a, b = res.outcomes
+    assert a.done and any("does not exist (yet)" in w for w in a.warnings)
+    assert ("RoleBinding", "dev", "kubeuser:a:role:comes-later") in gw.objects
+    assert b.failed and b.exit_code == ExitCode.NOT_FOUND and nothing_of(gw, "b")
+
+
+def test_apply_update_to_a_missing_role_leaves_the_user_as_it_was(env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    res, _ = apply(env, users_yaml({"name": "a", "clusterRoles": ["view"]}))
+    assert res.exit_code == 0
+    objs = {k: v for k, v in gw.objects.items() if k[0] in applywf.RBAC_KINDS}
+    res, _ = apply(env, users_yaml({"name": "a", "clusterRoles": ["veiw"]}))
+    (o,) = res.outcomes
+    assert (o.action, o.failed, o.exit_code) == ("update", True, ExitCode.NOT_FOUND)
+    assert (o.hint or "").endswith("a was left as it was")
+    assert {k: v for k, v in gw.objects.items() if k[0] in applywf.RBAC_KINDS} == objs
+
+
+def test_apply_forbidden_role_reads_warn_once_and_go_on(env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    gw.deny = {"get clusterroles", "list clusterroles"}
+    res, rep = apply(env, users_yaml({"name": "a", "clusterRoles": ["view"]}, {"name": "b", "clusterRoles": ["view"]}))
+    assert res.exit_code == 0 and all(o.done for o in res.outcomes)
+    assert [w for w in rep.warnings if w.startswith("could not check that ClusterRole 'view' exists")] != []
+    assert len([w for w in rep.warnings if w.startswith("could not check")]) == 1
+
+
+def test_users_file_allow_missing_roles_is_a_boolean() -> None:
+    ul = usersfile.parse(HEAD + "users:\n  - name: a\n    allowMissingRoles: true\n  - name: b\n", "users.yaml")
+    assert [u.allow_missing_roles for u in ul.users] == [True, False]
+    with pytest.raises(usersfile.SchemaError) as ei:
+        usersfile.parse(HEAD + "users:\n  - name: a\n    allowMissingRoles: yes please\n", "users.yaml")
+    assert [str(p) for p in ei.value.problems] == [
+        "users.yaml:5: users[0].allowMissingRoles: must be true or false, not str 'yes please'"
+    ]
