@@ -44,6 +44,10 @@ DEFAULT_TTL = 30 * 86400
 
 TOP_FIELDS = ("apiVersion", "kind", "users")
 USER_FIELDS = ("name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles")
+NO_USERS_HINT = (
+    "apply never revokes everyone: list who keeps access, or revoke users with `kubeuser revoke NAME` "
+    "(`kubeuser users` lists them)"
+)
 NAMESPACE_FIELDS = ("rules", "roles", "clusterRoles")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -307,10 +311,15 @@ class _Validator:
             if value != expected:
                 self.report(top[key][1], key, f"must be {expected!r}, not {_q(value)}")
         if "users" not in top:
-            self.report(root, "users", "missing", hint="add `users:` with a list of users (`users: []` for none)")
+            self.report(root, "users", "missing", hint="add `users:` with a list of users")
             return []
         node = top["users"][1]
-        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+        empty = (isinstance(node, ScalarNode) and node.tag.endswith(":null")) or (
+            isinstance(node, SequenceNode) and not node.value
+        )
+        if empty:
+            # an empty list is always a mistake worth stopping for: with --prune it would revoke everyone
+            self.report(top["users"][0], "users", "declares no users", hint=NO_USERS_HINT)
             return []
         if not isinstance(node, SequenceNode):
             self.report(node, "users", f"must be a list, not {_kind(node)}", hint="each user is a `- name: ...` item")

@@ -17,6 +17,8 @@ EPILOG = """Examples:
 
   kubeuser apply -f users.yaml --prune --renew-before 14d -o json
 
+  kubeuser apply -f users.yaml --prune --max-prune 3
+
 The file format is described in docs/users-as-code.md.
 """
 
@@ -31,6 +33,23 @@ def apply(
     ],
     prune: Annotated[
         bool, typer.Option("--prune", help="Revoke kubeuser users (active records) that the file no longer declares.")
+    ] = False,
+    max_prune: Annotated[
+        int | None,
+        typer.Option(
+            "--max-prune",
+            metavar="N",
+            help="Refuse a prune of more than N users (a prune of more than half the active users is always "
+            "refused); needs --prune.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_mass_prune: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-prune",
+            help="Confirm a prune over the limit (more than half the active users, or more than --max-prune).",
+        ),
     ] = False,
     allow_missing_roles: Annotated[
         bool,
@@ -81,6 +100,8 @@ def apply(
         timeout=timeout,
         registry_namespace=registry_namespace,
         allow_missing_roles=allow_missing_roles,
+        max_prune=max_prune,
+        allow_mass_prune=allow_mass_prune,
     )
     opts.validate()
     users = usersfile.load(filename)  # every schema problem, with line numbers, before any cluster call
@@ -172,6 +193,9 @@ def summary_text(result: Any) -> str:
                     lines.append(f"    hint: {o.hint}")
         counts = result.counts()
         lines.append("")
+        pc = result.prune_check
+        if pc is not None and pc.refused:
+            lines.append(f"refused: {pc.summary()}; applying would change nothing (--allow-mass-prune confirms it)")
         plan = _counts(counts).replace("FAILED", "would fail")
         lines.append(f"dry run: nothing was changed. Plan: {plan}")
         return "\n".join(lines) + "\n"
