@@ -18,6 +18,7 @@ problem found. Top-level ``x-*`` fields are ignored (a place for anchors) and YA
         namespaces:
           dev: {rules: ["get,list,watch:pods"], roles: [deployer], clusterRoles: [view]}
         clusterRoles: [view]   # cluster-wide ClusterRoleBindings
+        allowMissingRoles: false  # true: bind roles that do not exist yet (otherwise an error)
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ KIND = "UserList"
 DEFAULT_TTL = 30 * 86400
 
 TOP_FIELDS = ("apiVersion", "kind", "users")
-USER_FIELDS = ("name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles")
+USER_FIELDS = ("name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles")
+NO_USERS_HINT = (
+    "apply never revokes everyone: list who keeps access, or revoke users with `kubeuser revoke NAME` "
+    "(`kubeuser users` lists them)"
+)
 NAMESPACE_FIELDS = ("rules", "roles", "clusterRoles")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -101,6 +106,7 @@ class UserSpec:
     key_size: int | None = None
     namespaces: list[NamespaceAccess] = field(default_factory=list)
     cluster_roles: list[str] = field(default_factory=list)  # bound cluster-wide (ClusterRoleBindings)
+    allow_missing_roles: bool = False  # bind roles that do not exist (yet): pre-provisioning
     line: int = 0
 
     @property
@@ -305,10 +311,15 @@ class _Validator:
             if value != expected:
                 self.report(top[key][1], key, f"must be {expected!r}, not {_q(value)}")
         if "users" not in top:
-            self.report(root, "users", "missing", hint="add `users:` with a list of users (`users: []` for none)")
+            self.report(root, "users", "missing", hint="add `users:` with a list of users")
             return []
         node = top["users"][1]
-        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
+        empty = (isinstance(node, ScalarNode) and node.tag.endswith(":null")) or (
+            isinstance(node, SequenceNode) and not node.value
+        )
+        if empty:
+            # an empty list is always a mistake worth stopping for: with --prune it would revoke everyone
+            self.report(top["users"][0], "users", "declares no users", hint=NO_USERS_HINT)
             return []
         if not isinstance(node, SequenceNode):
             self.report(node, "users", f"must be a list, not {_kind(node)}", hint="each user is a `- name: ...` item")
@@ -412,7 +423,16 @@ class _Validator:
         def identity() -> None:
             self.check(name_node, f"{path}.name", functools.partial(naming.validate_identity, name, []))
 
-        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles):
+        def allow_missing_roles() -> None:
+            if "allowMissingRoles" not in fields:
+                return
+            anode = fields["allowMissingRoles"][1]
+            value = self.scalar(anode, f"{path}.allowMissingRoles")
+            if not isinstance(value, bool):
+                raise self.report(anode, f"{path}.allowMissingRoles", f"must be true or false, not {_describe(value)}")
+            spec.allow_missing_roles = value
+
+        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles, allow_missing_roles):
             field_ok(part)
         if not ok:
             raise _Invalid()

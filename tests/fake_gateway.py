@@ -3,7 +3,9 @@
 - CSRs are signed by an in-memory CA (tests/pki_factory.py) when approved, if ``signer`` is on.
 - ``version`` decides whether ``expirationSeconds`` is honoured (≥ 1.22) and SelfSubjectReview exists (≥ 1.27).
 - ``max_duration`` models the signer's --cluster-signing-duration cap.
-- ``deny`` holds "verb resource" strings the admin may not do (SSAR says no; the call gets 403).
+- ``deny`` holds "verb resource" strings the admin may not do (SSAR says no; the call gets 403), e.g.
+  ``create configmaps`` or ``list clusterroles`` (get_object/list_objects check ``get``/``list`` KINDs).
+- ClusterRoles: the built-in ones in CLUSTER_ROLES are always there (get/list), besides stored ones.
 - RBAC is evaluated for the identity of a certificate: rules of Roles/ClusterRoles bound to its user or groups.
 - Every call is counted in ``calls``.
 """
@@ -207,20 +209,30 @@ class FakeGateway:
         return copy.deepcopy(stored)
 
     def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        self._call("get_object")
+        self._call("get_object", f"get {kind.lower()}s")
         if kind == "Namespace" and name in self.namespaces():
             return self.objects.get((kind, None, name)) or {"kind": "Namespace", "metadata": {"name": name}}
+        if kind == "ClusterRole" and (kind, None, name) not in self.objects and name in CLUSTER_ROLES:
+            return _builtin_cluster_role(name)
         return copy.deepcopy(self.objects.get((kind, namespace, name)))
 
     def list_objects(
         self, kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
-        self._call("list_objects")
-        return [
+        self._call("list_objects", f"list {kind.lower()}s")
+        found = [
             copy.deepcopy(o)
             for (k, ns, _), o in sorted(self.objects.items(), key=lambda kv: str(kv[0]))
             if k == kind and (namespace is None or ns == namespace) and _matches(o, label_selector)
         ]
+        if kind == "ClusterRole":  # the built-in ones (CLUSTER_ROLES) unless stored objects shadow them
+            stored = {o["metadata"]["name"] for o in found}
+            found += [
+                b
+                for b in (_builtin_cluster_role(n) for n in sorted(CLUSTER_ROLES) if n not in stored)
+                if _matches(b, label_selector)
+            ]
+        return found
 
     def delete_object(self, kind: str, name: str, namespace: str | None = None) -> bool:
         self._call("delete_object", f"delete {kind.lower()}s")
@@ -286,7 +298,8 @@ class FakeGateway:
                 continue
             ref = b["roleRef"]
             if ref["kind"] == "ClusterRole":
-                rules += CLUSTER_ROLES.get(ref["name"], [])
+                stored_cr = self.objects.get(("ClusterRole", None, ref["name"]))
+                rules += stored_cr["rules"] if stored_cr else CLUSTER_ROLES.get(ref["name"], [])
             else:
                 role = self.objects.get(("Role", ns, ref["name"]))
                 rules += (role or {}).get("rules", [])
@@ -319,6 +332,15 @@ class _Unauthenticated:
             raise UnauthenticatedError("401 Unauthorized")
 
         return fail
+
+
+def _builtin_cluster_role(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+        "rules": copy.deepcopy(CLUSTER_ROLES[name]),
+    }
 
 
 def _matches(obj: dict[str, Any], selector: str | None) -> bool:

@@ -159,6 +159,13 @@ ClusterRoleOpt = Annotated[
         show_default=False,
     ),
 ]
+AllowMissingRolesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-missing-roles",
+        help="Bind --role/--clusterrole names that do not exist (yet), with a warning; by default that is an error.",
+    ),
+]
 ClusterWideOpt = Annotated[bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")]
 KeyTypeOpt = Annotated[str, typer.Option("--key-type", help="ecdsa, rsa or ed25519.")]
 KeySizeOpt = Annotated[

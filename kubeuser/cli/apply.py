@@ -17,6 +17,8 @@ EPILOG = """Examples:
 
   kubeuser apply -f users.yaml --prune --renew-before 14d -o json
 
+  kubeuser apply -f users.yaml --prune --max-prune 3
+
 The file format is described in docs/users-as-code.md.
 """
 
@@ -31,6 +33,31 @@ def apply(
     ],
     prune: Annotated[
         bool, typer.Option("--prune", help="Revoke kubeuser users (active records) that the file no longer declares.")
+    ] = False,
+    max_prune: Annotated[
+        int | None,
+        typer.Option(
+            "--max-prune",
+            metavar="N",
+            help="Refuse a prune of more than N users (a prune of more than half the active users is always "
+            "refused); needs --prune.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_mass_prune: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-prune",
+            help="Confirm a prune over the limit (more than half the active users, or more than --max-prune).",
+        ),
+    ] = False,
+    allow_missing_roles: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-roles",
+            help="Bind roles that do not exist (yet) for every user, with a warning; by default that fails the "
+            "user (per user: allowMissingRoles: true).",
+        ),
     ] = False,
     renew_before: Annotated[
         str, typer.Option("--renew-before", help="Renew certificates expiring within this duration (0 = only expired).")
@@ -72,6 +99,9 @@ def apply(
         parallel=parallel,
         timeout=timeout,
         registry_namespace=registry_namespace,
+        allow_missing_roles=allow_missing_roles,
+        max_prune=max_prune,
+        allow_mass_prune=allow_mass_prune,
     )
     opts.validate()
     users = usersfile.load(filename)  # every schema problem, with line numbers, before any cluster call
@@ -157,9 +187,17 @@ def summary_text(result: Any) -> str:
             if o.kubeconfig:
                 lines.append(f"  {o.user}: would write {o.kubeconfig}")
             lines += [f"  {o.user}: warning: {w}" for w in o.warnings]
+            if o.failed:
+                lines.append(f"  {o.user}: error: {o.error}")
+                if o.hint:
+                    lines.append(f"    hint: {o.hint}")
         counts = result.counts()
         lines.append("")
-        lines.append(f"dry run: nothing was changed. Plan: {_counts(counts)}")
+        pc = result.prune_check
+        if pc is not None and pc.refused:
+            lines.append(f"refused: {pc.summary()}; applying would change nothing (--allow-mass-prune confirms it)")
+        plan = _counts(counts).replace("FAILED", "would fail")
+        lines.append(f"dry run: nothing was changed. Plan: {plan}")
         return "\n".join(lines) + "\n"
     table: list[tuple[str, ...]] = [("USER", "ACTION", "STATUS", "SERIAL", "EXPIRES", "KUBECONFIG")]
     for o in result.outcomes:

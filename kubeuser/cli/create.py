@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kubeuser.cli.app import (
+    AllowMissingRolesOpt,
     ClusterRoleOpt,
     ClusterWideOpt,
     ContextOpt,
@@ -53,6 +54,7 @@ def create(
     role: RoleOpt = None,
     clusterrole: ClusterRoleOpt = None,
     cluster_wide: ClusterWideOpt = False,
+    allow_missing_roles: AllowMissingRolesOpt = False,
     key_type: KeyTypeOpt = "ecdsa",
     key_size: KeySizeOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -105,6 +107,7 @@ def create(
         roles=list(role or []),
         cluster_roles=list(clusterrole or []),
         cluster_wide=cluster_wide,
+        allow_missing_roles=allow_missing_roles,
         key_type=key_type.lower(),
         key_size=key_size,
         out=out,

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, ownership, rbac, registry
+from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -55,6 +55,7 @@ DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 32
 
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
+ALLOW_MISSING_ROLES = "`allowMissingRoles: true` for the user (or --allow-missing-roles)"
 
 
 @dataclass
@@ -67,10 +68,18 @@ class ApplyOptions:
     parallel: int = DEFAULT_PARALLEL
     timeout: float = steps.DEFAULT_TIMEOUT
     registry_namespace: str | None = None
+    allow_missing_roles: bool = False  # for every user (a user's allowMissingRoles: true is for that user)
+    max_prune: int | None = None  # refuse a prune of more users than this (besides more than half)
+    allow_mass_prune: bool = False  # confirm a prune over the limit
 
     def validate(self) -> None:
         if not 1 <= self.parallel <= MAX_PARALLEL:
             raise UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, got {self.parallel}")
+        if not self.prune and (self.max_prune is not None or self.allow_mass_prune):
+            flag = pruneguard.LIMIT_FLAG if self.max_prune is not None else pruneguard.CONFIRM_FLAG
+            raise UsageError(f"{flag} only applies with --prune", hint="add --prune, or leave it out")
+        if self.max_prune is not None and self.max_prune < 0:
+            raise UsageError(f"{pruneguard.LIMIT_FLAG} must not be negative", hint=f"e.g. {pruneguard.LIMIT_FLAG} 5")
         if self.renew_before_seconds < 0:
             raise UsageError("--renew-before must not be negative")
         if self.timeout <= 0:
@@ -273,10 +282,13 @@ class ApplyResult:
     parallel: int
     outcomes: list[UserOutcome]
     seconds: float = 0.0
+    prune_check: pruneguard.PruneCheck | None = None  # with --prune; refused only in --dry-run (else raised)
 
     @property
     def exit_code(self) -> int:
-        """0, or the exit code of the first failed user (in plan order)."""
+        """0, or 2 for a refused prune (--dry-run), or the exit code of the first failed user (in plan order)."""
+        if self.prune_check is not None and self.prune_check.refused:
+            return int(ExitCode.USAGE)
         for o in self.outcomes:
             if o.failed:
                 return o.exit_code or int(ExitCode.ERROR)
@@ -298,6 +310,7 @@ class ApplyResult:
             "outDir": self.out_dir,
             "parallel": self.parallel,
             "summary": self.counts(),
+            **({"prune": self.prune_check.to_dict()} if self.prune_check is not None else {}),
             "users": [o.to_dict() for o in self.outcomes],
             "seconds": round(self.seconds, 2),
         }
@@ -338,6 +351,16 @@ def apply(
             prune=opts.prune,
         )
         s.detail = f"{len(state.records)} record(s) in {reg_ns}; plan: " + _plan_text(plan)
+    prune_check = None
+    if opts.prune:  # the brake: refuse before anything else happens
+        active = sum(1 for r in state.records.values() if r.status == "active")
+        revoke = sum(1 for i in plan if i.action == PRUNE)
+        prune_check = pruneguard.check(revoke, active, max_prune=opts.max_prune, confirmed=opts.allow_mass_prune)
+        if prune_check.refused and not opts.dry_run:
+            raise prune_check.error(users.file)
+        if prune_check.over_limit:
+            verdict = "would be refused" if prune_check.refused else f"confirmed by {pruneguard.CONFIRM_FLAG}"
+            reporter.warn(f"{prune_check.summary()}: {verdict}")
     result = ApplyResult(
         file=users.file,
         dry_run=opts.dry_run,
@@ -345,6 +368,7 @@ def apply(
         out_dir=str(opts.out_dir) if opts.out_dir else None,
         parallel=opts.parallel,
         outcomes=[],
+        prune_check=prune_check,
     )
     outcomes = [_planned(item) for item in plan]
     result.outcomes = outcomes
@@ -390,6 +414,25 @@ def apply(
                     f"{item.user} was left as it was",
                 )
             )
+        # roles the new bindings name must exist (one read per role for all users)
+        batch = {
+            id(i): (
+                i.spec.rbac_objects(default_ns)
+                if i.action == CREATE
+                else [c.obj for c in i.rbac_changes if c.op != "delete"],
+                opts.allow_missing_roles or i.spec.allow_missing_roles,
+            )
+            for i in onboarding
+            if i.spec is not None
+        }
+        role_errors, role_warnings = rolecheck.check_batch(gw, batch, reporter=reporter, allow=ALLOW_MISSING_ROLES)
+        for o, item in zip(outcomes, plan, strict=True):
+            if id(item) in role_warnings:
+                o.warnings.append(role_warnings[id(item)])
+            if id(item) in role_errors and not o.failed:
+                err = role_errors[id(item)]
+                err.hint = f"{err.hint}; {item.user} was left as it was"
+                o.fail(err)
 
     if opts.dry_run:
         for o, item in zip(outcomes, plan, strict=True):
@@ -564,7 +607,7 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
     tmp = _tmp_out(ctx, spec.name)
     opts.out = str(tmp) if tmp is not None else None
     try:
-        res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True)
+        res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True, check_roles=False)
         o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
         o.context = res.context
         # hand out the credentials first: if granting the rest of the access fails, the next apply finishes it

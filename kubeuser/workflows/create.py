@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import naming, pki, rbac, registry
+from kubeuser import naming, pki, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
@@ -190,6 +190,7 @@ def create(
     reporter: Reporter,
     *,
     skip_preflight: bool = False,
+    check_roles: bool = True,  # False: the caller checked already (apply checks all users at once)
 ) -> CreateResult:
     p = plan(opts, target.namespace)
     for w in p.warnings:
@@ -217,6 +218,9 @@ def create(
             f"namespace {missing_ns[0]!r} does not exist",
             hint=f"create it (kubectl create namespace {missing_ns[0]}) or pick another with -n",
         )
+    if check_roles:
+        objs = access.objects(p.user, p.groups, reg.namespace)
+        p.warnings += rolecheck.require_roles_exist(gw, objs, allow_missing=opts.allow_missing_roles, reporter=reporter)
     existing = reg.get(p.user)
     record = existing[0] if existing else None
     if record is not None and record.status == "active" and not opts.force:

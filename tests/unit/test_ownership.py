@@ -262,9 +262,11 @@ def Forbiddenish() -> KubeuserError:
 def test_force_removes_grants_no_longer_asked_for(env: dict[str, Any]) -> None:
     gw: FakeGateway = env["gw"]
     gw.base_namespaces |= {"a", "b"}
+    gw.create_object({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                      "metadata": {"name": "deployer", "namespace": "a"}, "rules": []})  # fmt: skip
     run(env, name="u", rules=["get:pods"], roles=["deployer"], namespace="a")
     res = run(env, name="u", cluster_roles=["view"], namespace="b", force=True)
-    assert rbac_keys(gw) == {("RoleBinding", "b", "kubeuser:u:clusterrole:view")}
+    assert rbac_keys(gw) == {("RoleBinding", "b", "kubeuser:u:clusterrole:view"), ("Role", "a", "deployer")}
     assert len(res.removed_grants) == 3
     assert [b.name for b in record(gw, "u").bindings] == ["kubeuser:u:clusterrole:view"]
 

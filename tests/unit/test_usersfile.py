@@ -66,10 +66,12 @@ def test_full_example() -> None:
     assert bob.primary_namespace is None
 
 
-def test_defaults_and_empty_list() -> None:
+def test_defaults_and_empty_list_refused() -> None:
     (u,) = parse("users:\n  - name: carol\n").users
     assert (u.ttl_seconds, u.key_type, u.key_size, u.namespaces, u.cluster_roles) == (30 * 86400, "ecdsa", None, [], [])
-    assert parse("users: []\n").users == []
+    # no users at all is refused (with --prune it would revoke everyone), whether `users: []` or `users:`
+    assert problems("users: []\n") == ["users.yaml:3: users: declares no users"]
+    assert problems("users:\n# everyone left\n") == ["users.yaml:3: users: declares no users"]
 
 
 def test_the_issue_example_message() -> None:
@@ -165,14 +167,17 @@ def test_single_problems(body: str, expected: str) -> None:
 
 
 def test_header_problems() -> None:
-    assert problems("users: []\n", head="apiVersion: v1\nkind: List\n") == [
+    assert problems("users: [{name: a}]\n", head="apiVersion: v1\nkind: List\n") == [
         "users.yaml:1: apiVersion: must be 'kubeuser.io/v1alpha1', not 'v1'",
         "users.yaml:2: kind: must be 'UserList', not 'List'",
     ]
-    assert problems("users: []\n", head="") == ["users.yaml:1: apiVersion: missing", "users.yaml:1: kind: missing"]
+    assert problems("users: [{name: a}]\n", head="") == [
+        "users.yaml:1: apiVersion: missing",
+        "users.yaml:1: kind: missing",
+    ]
     assert problems("", head=HEAD) == ["users.yaml:1: users: missing"]
     assert problems("", head="") == ["users.yaml:1: the file is empty"]
-    assert problems("users: []\nspec: {}\n")[0] == "users.yaml:4: spec: unknown field 'spec'"
+    assert problems("users: [{name: a}]\nspec: {}\n")[0] == "users.yaml:4: spec: unknown field 'spec'"
     assert problems("- a\n", head="")[0] == "users.yaml:1: must be a mapping, not a list"
 
 
