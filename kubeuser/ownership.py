@@ -152,7 +152,7 @@ def judge_user_entry(body: Mapping[str, Any] | None, name: str, user: str, seria
     elif found[0] != user:
         why = f"holds a certificate of {found[0]!r}"
     else:
-        why = f"holds a certificate of {user!r} (serial {found[1]}) that this registry did not issue"
+        why = f"holds a certificate of {user!r} (serial {found[1].upper()}) that this registry did not issue"
     return EntryVerdict("users", name, True, False, why)
 
 

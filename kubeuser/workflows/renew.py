@@ -12,13 +12,14 @@ The user's RBAC objects are reconciled to the record. The earlier certificate is
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubeuser import naming, pki, registry
 from kubeuser.connect import Target
-from kubeuser.errors import ConflictError, NotFoundError, UsageError
+from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
@@ -99,17 +100,31 @@ def key_spec_of(record: registry.UserRecord, cert_pem: bytes | None) -> tuple[st
     return "ecdsa", None
 
 
-def _old_key(target: Target, user: str, user_entry_name: str) -> bytes:
-    """The current private key: the local key file, else the kubeconfig entry."""
+def _old_key(target: Target, user: str, user_entry_name: str, current_cert: bytes | None) -> bytes:
+    """The key of the user's *current* certificate: the local key file, else the kubeconfig entry.
+
+    A key that does not match the current certificate (an earlier handout's, say) is never reused:
+    whoever still holds a stale key must not get a fresh certificate for it.
+    """
     key_file = steps.key_dir_for(target.ctx.cluster_name, user) / "client.key"
+    candidates: list[bytes] = []
     if key_file.is_file():
-        return key_file.read_bytes()
+        candidates.append(key_file.read_bytes())
     entry = target.loaded.entry("users", user_entry_name) or {}
     data = entry.get("client-key-data")
     if isinstance(data, str) and data:
-        return base64.b64decode(data)
+        with contextlib.suppress(ValueError):
+            candidates.append(base64.b64decode(data))
+    for pem in candidates:
+        try:
+            if current_cert is None or pki.cert_matches_key(current_cert, pem):
+                return pem
+        except KubeuserError:
+            continue
+    found = "the keys found here belong to earlier certificates" if candidates else "none was found"
     raise UsageError(
-        f"--reuse-key: no private key of {user!r} on this machine ({key_file} or kubeconfig user {user_entry_name})",
+        f"--reuse-key: the private key of {user!r}'s current certificate is not on this machine ({found}; "
+        f"looked at {key_file} and kubeconfig user {user_entry_name})",
         hint="renew without --reuse-key to get a new key",
     )
 
@@ -159,10 +174,12 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
             raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
 
-    if opts.reuse_key or (opts.key_type is None and opts.key_size is None):
-        key_type, key_size = key_spec_of(record, current_cert)
-    else:
-        key_type, key_size = opts.key_type or "ecdsa", opts.key_size
+    cur_type, cur_size = key_spec_of(record, current_cert)
+    if opts.reuse_key:
+        key_type, key_size = cur_type, cur_size
+    else:  # what is not given is kept: --key-size alone keeps the type, --key-type alone the size if it fits
+        key_type = opts.key_type or cur_type
+        key_size = opts.key_size if opts.key_size is not None else (cur_size if key_type == cur_type else None)
     kt, ks = pki.validate_key_spec(key_type, key_size)
 
     with reporter.step("Check ownership") as s:
@@ -189,7 +206,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
     with steps.Transaction(reporter, user=record.user) as tx:
         with tx.step("Key") as s:
             if opts.reuse_key:
-                key = pki.load_key_pem(_old_key(target, record.user, user_entry_name))
+                key = pki.load_key_pem(_old_key(target, record.user, user_entry_name, current_cert))
                 s.detail = "reusing the current key"
             else:
                 key = pki.generate_key(kt, ks)

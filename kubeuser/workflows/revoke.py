@@ -189,8 +189,8 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
             f"kubeuser knows no user {user!r} in registry {reg.namespace}: no record, and no bindings, CSRs or "
             "kubeconfig entries it made",
             hint="`kubeuser list` shows known users (--registry-namespace if yours differs)"
-            + (f"; objects of registries {', '.join(res.other_registries)} were not touched" if res.other_registries
-               else ""),
+            + (f"; not touched, as they belong to other registries: {', '.join(res.other_registries)}"
+               if res.other_registries else ""),
         )  # fmt: skip
 
     if opts.all_bindings:

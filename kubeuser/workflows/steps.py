@@ -334,9 +334,9 @@ def plan_kubeconfig(
             raise ConflictError(
                 f"kubeconfig {where} already has {verdict.kind[:-1]} {verdict.name!r}, which kubeuser did not write "
                 f"for {user!r} (it {verdict.why})",
-                hint="kubeuser never changes entries it did not write, not even with --force; choose another "
-                "name with --context-name NAME (it names the context and the user entry), or write a "
-                "standalone file with --out FILE",
+                hint="kubeuser changes only entries it wrote for this user; choose another name with "
+                "--context-name NAME (it names the context and the user entry), or write a standalone file "
+                "with --out FILE",
             )
     plan = KubeconfigPlan(destination, user_entry, context)
     plan.replaces = [f"{v.kind[:-1]} {v.name}" for v in (u, c) if v.exists]
@@ -422,6 +422,9 @@ def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> Re
                 result.kept.append(
                     f"context {n} (not written by kubeuser; it refers to the removed user entry {body.get('user')})"
                 )
+        elif n in context_names:
+            uses = body.get("user")
+            result.kept.append(f"context {n} (kubeuser's name for {record.user}, but it uses user {uses!r})")
     files: dict[Path, list[tuple[str, str]]] = {}
     for kind, name in [*[("users", u) for u in ours_users], *[("contexts", c) for c in ours_contexts]]:
         origin = loaded.origin.get((kind, name))
