@@ -33,13 +33,13 @@ from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, r
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
+from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import RecordingReporter, Reporter
 from kubeuser.usersfile import UserList, UserSpec
 from kubeuser.workflows import create as createwf
 from kubeuser.workflows import renew as renewwf
 from kubeuser.workflows import revoke as revokewf
 from kubeuser.workflows import steps
-from kubeuser.workflows.preflight import require_onboarding_permissions
 
 CREATE = "create"
 RENEW = "renew"

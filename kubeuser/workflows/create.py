@@ -21,10 +21,10 @@ from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
 from kubeuser.gateway import Gateway, Identity
+from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
 from kubeuser.workflows.issue import IssuedCertificate, issue
-from kubeuser.workflows.preflight import require_onboarding_permissions
 from kubeuser.workflows.steps import (  # shared steps, re-exported for callers of this module
     DEFAULT_TIMEOUT,
     DEFAULT_TTL,

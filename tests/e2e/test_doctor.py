@@ -22,8 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from kubeuser_runner import OUTPUTS, cluster_name, home_kubeconfig, kubeuser, ok
 
-from kubeuser import pki
-from kubeuser.workflows import preflight as pf
+from kubeuser import permissions, pki
 
 SIGNER = "kubernetes.io/kube-apiserver-client"
 NOW = datetime.now(timezone.utc)
@@ -428,11 +427,11 @@ def shell(control_plane: Any, command: str) -> None:
 def test_every_permission_fix_is_a_working_kubectl_command(control_plane: Any, namespace: str) -> None:
     """The grant commands preflight prints are accepted by the API server (server-side dry run)."""
     perms = [
-        *pf.csr_permissions(),
-        pf.rbac_permission("Role", namespace),
-        pf.rbac_permission("RoleBinding", namespace),
-        pf.rbac_permission("ClusterRoleBinding", None),
-        pf.registry_permission(namespace),
+        *permissions.csr_permissions(),
+        permissions.rbac_permission("Role", namespace),
+        permissions.rbac_permission("RoleBinding", namespace),
+        permissions.rbac_permission("ClusterRoleBinding", None),
+        permissions.registry_permission(namespace),
     ]
     for perm in perms:
         command = perm.grant()

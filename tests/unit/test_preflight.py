@@ -13,7 +13,7 @@ import yaml
 from fake_gateway import FakeGateway
 from workflow_env import write_admin_kubeconfig
 
-from kubeuser import rbac
+from kubeuser import permissions, rbac
 from kubeuser.errors import ExitCode, ForbiddenError, KubeuserError, UnreachableError
 from kubeuser.gateway import SIGNER
 from kubeuser.workflows import preflight as pf
@@ -39,7 +39,7 @@ def by_id(report: pf.PreflightReport) -> dict[str, pf.Check]:
 def test_messages_are_the_ones_create_always_used() -> None:
     objs = rbac.objects_for("alice", [], rbac.build_request("dev", ["get:pods"]))
     objs += rbac.objects_for("alice", [], rbac.build_request("dev", [], [], ["view"], True))
-    needs = [p.needs for p in pf.onboarding_permissions("kubeuser-system", objs)]
+    needs = [p.needs for p in permissions.onboarding_permissions("kubeuser-system", objs)]
     assert needs == [
         "`create` on certificatesigningrequests (certificates.k8s.io)",
         "`update` on certificatesigningrequests/approval (certificates.k8s.io)",
@@ -54,7 +54,7 @@ def test_messages_are_the_ones_create_always_used() -> None:
 def test_require_names_the_first_missing_and_hints_all() -> None:
     gw = FakeGateway(deny={"approve signers", "create configmaps"})
     with pytest.raises(ForbiddenError) as ei:
-        pf.require_onboarding_permissions(gw, "kubeuser-system", [])
+        permissions.require_onboarding_permissions(gw, "kubeuser-system", [])
     err = ei.value
     assert err.exit_code == ExitCode.FORBIDDEN
     assert err.message == (
@@ -69,7 +69,7 @@ def test_require_names_the_first_missing_and_hints_all() -> None:
 
 
 def test_require_passes_silently() -> None:
-    pf.require_onboarding_permissions(FakeGateway(), "kubeuser-system", [])
+    permissions.require_onboarding_permissions(FakeGateway(), "kubeuser-system", [])
 
 
 def test_permission_checks_run_in_parallel() -> None:
@@ -89,14 +89,14 @@ def test_permission_checks_run_in_parallel() -> None:
         return orig(*a, **k)
 
     gw.can_i = slow  # type: ignore[method-assign]
-    perms = pf.onboarding_permissions("kubeuser-system", [])
+    perms = permissions.onboarding_permissions("kubeuser-system", [])
     t0 = time.monotonic()
-    assert pf.check_permissions(gw, perms) == [True] * 4
+    assert permissions.check_permissions(gw, perms) == [True] * 4
     assert time.monotonic() - t0 < 0.6 and peak == 4
 
 
 def test_rule_and_grant_are_exact() -> None:
-    approve = next(p for p in pf.csr_permissions() if p.id == "signer-approve")
+    approve = next(p for p in permissions.csr_permissions() if p.id == "signer-approve")
     assert approve.rule() == APPROVE_RULE
     # signers is an RBAC-only resource: `kubectl create clusterrole --resource=signers…` fails, so apply a manifest
     cmd = approve.grant()
@@ -114,17 +114,17 @@ def test_rule_and_grant_are_exact() -> None:
             }
         ],
     }
-    approval = next(p for p in pf.csr_permissions() if p.id == "csr-approval")
+    approval = next(p for p in permissions.csr_permissions() if p.id == "csr-approval")
     assert approval.rule() == (
         '{apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/approval"], verbs: ["update"]}'
     )
     assert "--resource=certificatesigningrequests.certificates.k8s.io/approval" in approval.grant()
-    roles = pf.rbac_permission("Role", "dev")
+    roles = permissions.rbac_permission("Role", "dev")
     assert roles.grant() == (
         "kubectl create role kubeuser-roles -n dev --verb=create --resource=roles.rbac.authorization.k8s.io"
     )
     assert "a Role in namespace dev (or a ClusterRole)" in roles.fix()
-    cm = pf.registry_permission("kubeuser-system")
+    cm = permissions.registry_permission("kubeuser-system")
     assert cm.rule() == '{apiGroups: [""], resources: ["configmaps"], verbs: ["create"]}'
     assert cm.grant() == "kubectl create role kubeuser-registry -n kubeuser-system --verb=create --resource=configmaps"
 
