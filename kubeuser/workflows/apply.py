@@ -134,20 +134,6 @@ def _key(obj: dict[str, Any]) -> tuple[str, str | None, str]:
     return obj["kind"], meta.get("namespace"), meta["name"]
 
 
-def _essence(obj: dict[str, Any]) -> dict[str, Any]:
-    """The parts of an RBAC object that grant access (ignoring server-added metadata and empty fields)."""
-    if obj["kind"] == "Role":
-        return {"rules": [{k: v for k, v in r.items() if v} for r in obj.get("rules") or []]}
-    ref = obj.get("roleRef") or {}
-    return {
-        "roleRef": {k: ref.get(k) for k in ("apiGroup", "kind", "name")},
-        "subjects": [
-            {k: s.get(k) for k in ("kind", "apiGroup", "name", "namespace") if s.get(k)}
-            for s in obj.get("subjects") or []
-        ],
-    }
-
-
 def rbac_diff(desired: Sequence[dict[str, Any]], actual: Sequence[dict[str, Any]]) -> list[RbacChange]:
     """What to create, update and delete so that ``actual`` (kubeuser's objects of a user) matches."""
     have = {_key(o): o for o in actual}
@@ -157,7 +143,7 @@ def rbac_diff(desired: Sequence[dict[str, Any]], actual: Sequence[dict[str, Any]
         cur = have.get(_key(obj))
         if cur is None:
             changes.append(RbacChange("create", obj))
-        elif _essence(cur) != _essence(obj):
+        elif steps.essence(cur, marks=False) != steps.essence(obj, marks=False):  # what grants access
             changes.append(RbacChange("update", obj))
     changes += [RbacChange("delete", o) for k, o in have.items() if k not in want]
     return changes

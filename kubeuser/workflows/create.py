@@ -24,7 +24,7 @@ from kubeuser.gateway import Gateway, Identity
 from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate, issue
+from kubeuser.workflows.issue import IssuedCertificate
 from kubeuser.workflows.steps import (  # shared steps, re-exported for callers of this module
     DEFAULT_TIMEOUT,
     DEFAULT_TTL,
@@ -262,23 +262,18 @@ def create(
         with tx.step("Generate key") as s:
             key = pki.generate_key(p.key_type, p.key_size)
             s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
-        issued = issue(
+        issued, identity, user_gw = steps.issue_and_prove(
+            tx,
             gw,
+            target,
             user=p.user,
             groups=p.groups,
             ttl_seconds=p.ttl_seconds,
             key=key,
-            ca_pem=target.ctx.ca_pem(),
             timeout=opts.timeout,
-            reporter=reporter,
             version=version,
             registry_ns=reg.namespace,
         )
-        tx.on_undo(f"CSR {issued.csr_name}", lambda: gw.delete_csr(issued.csr_name))
-        with tx.step("Prove the new identity authenticates") as s:
-            identity, user_gw = steps.prove(gw, issued.cert_pem, issued.key_pem, p.user)
-            tx.on_undo("", user_gw.close)
-            s.detail = steps.identity_text(identity, p.user, version)
 
         with tx.step("Grant access (RBAC)") as s:
             steps.apply_rbac(tx, gw, rbac_plan)

@@ -23,7 +23,7 @@ from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageEr
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate, issue
+from kubeuser.workflows.issue import IssuedCertificate
 
 
 @dataclass
@@ -211,23 +211,19 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             else:
                 key = pki.generate_key(kt, ks)
                 s.detail = f"new {kt} key" + (f" ({ks} bits)" if ks else "")
-        issued = issue(
+        issued, _identity, user_gw = steps.issue_and_prove(
+            tx,
             gw,
+            target,
             user=record.user,
-            groups=list(record.groups),
+            groups=record.groups,
             ttl_seconds=ttl,
             key=key,
-            ca_pem=target.ctx.ca_pem(),
             timeout=opts.timeout,
-            reporter=reporter,
             version=version,
             registry_ns=reg.namespace,
         )
-        tx.on_undo(f"CSR {issued.csr_name}", lambda: gw.delete_csr(issued.csr_name))
-        with tx.step("Prove the new certificate authenticates") as s:
-            ident, user_gw = steps.prove(gw, issued.cert_pem, issued.key_pem, record.user)
-            user_gw.close()
-            s.detail = ident.username or "authenticated"
+        user_gw.close()
 
         if not rbac_plan.empty:
             with tx.step("Reconcile access (RBAC)") as s:

@@ -119,12 +119,13 @@ class RbacPlan:
         )
 
 
-def essence(obj: dict[str, Any]) -> dict[str, Any]:
-    """The parts of an RBAC object that grant access, plus kubeuser's ownership marks."""
+def essence(obj: dict[str, Any], *, marks: bool = True) -> dict[str, Any]:
+    """The parts of an RBAC object that grant access, plus (with *marks*) kubeuser's ownership marks."""
     meta = obj.get("metadata") or {}
-    marks = {k: (meta.get("annotations") or {}).get(k) for k in (naming.REGISTRY_ANNOTATION, naming.USER_ANNOTATION)}
+    keys = (naming.REGISTRY_ANNOTATION, naming.USER_ANNOTATION) if marks else ()
+    ownership_marks = {k: (meta.get("annotations") or {}).get(k) for k in keys}
     if obj["kind"] == "Role":
-        return {"rules": [{k: v for k, v in r.items() if v} for r in obj.get("rules") or []], "marks": marks}
+        return {"rules": [{k: v for k, v in r.items() if v} for r in obj.get("rules") or []], "marks": ownership_marks}
     ref = obj.get("roleRef") or {}
     return {
         "roleRef": {k: ref.get(k) for k in ("apiGroup", "kind", "name")},
@@ -132,7 +133,7 @@ def essence(obj: dict[str, Any]) -> dict[str, Any]:
             {k: s.get(k) for k in ("kind", "apiGroup", "name", "namespace") if s.get(k)}
             for s in obj.get("subjects") or []
         ],
-        "marks": marks,
+        "marks": ownership_marks,
     }
 
 
@@ -225,7 +226,44 @@ def binding_refs(objs: Sequence[dict[str, Any]]) -> list[registry.BindingRef]:
     return [registry.BindingRef.of(o) for o in objs]
 
 
-# --------------------------------------------------------------------------- proving an identity
+# --------------------------------------------------------------------------- issuing and proving a certificate
+
+
+def issue_and_prove(
+    tx: Transaction,
+    gw: Gateway,
+    target: Target,
+    *,
+    user: str,
+    groups: Sequence[str],
+    ttl_seconds: int,
+    key: pki.PrivateKey,
+    timeout: float,
+    version: ServerVersion,
+    registry_ns: str,
+) -> tuple[IssuedCertificate, Identity, Gateway]:
+    """Submit, approve, wait, verify (the CSR's deletion registered as undo), then prove the certificate
+    authenticates. Returns the certificate, the server's view of it, and the new identity's gateway."""
+    from kubeuser.workflows.issue import issue
+
+    issued = issue(
+        gw,
+        user=user,
+        groups=list(groups),
+        ttl_seconds=ttl_seconds,
+        key=key,
+        ca_pem=target.ctx.ca_pem(),
+        timeout=timeout,
+        reporter=tx.reporter,
+        version=version,
+        registry_ns=registry_ns,
+    )
+    tx.on_undo(f"CSR {issued.csr_name}", partial(gw.delete_csr, issued.csr_name))
+    with tx.step("Prove the new identity authenticates") as s:
+        identity, user_gw = prove(gw, issued.cert_pem, issued.key_pem, user)
+        tx.on_undo("", user_gw.close)
+        s.detail = identity_text(identity, user, version)
+    return issued, identity, user_gw
 
 
 def prove(gw: Gateway, cert_pem: bytes, key_pem: bytes, user: str) -> tuple[Identity, Gateway]:

@@ -15,28 +15,16 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok
 
+if TYPE_CHECKING:
+    from e2e.conftest import ControlPlane as Cluster
+
 # --------------------------------------------------------------------------- helpers
-
-
-class Cluster(Protocol):
-    """What these tests use of conftest's ControlPlane."""
-
-    kubeconfig: Path
-
-    def kubectl(
-        self,
-        *args: str,
-        kubeconfig: Path | str | None = None,
-        check: bool = True,
-        input: str | None = None,
-        timeout: float = 120,
-    ) -> subprocess.CompletedProcess[str]: ...
 
 
 def uid() -> str:
