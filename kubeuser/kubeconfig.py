@@ -643,6 +643,11 @@ def user_entry(cert_pem: bytes, key_pem: bytes) -> dict[str, Any]:
     }
 
 
+def certificate_only_entry(cert_pem: bytes) -> dict[str, Any]:
+    """A user entry with the certificate and no key (a bring-your-own-key handout: ``kubeuser import`` adds it)."""
+    return {"client-certificate-data": base64.b64encode(cert_pem).decode("ascii")}
+
+
 def context_entry(cluster: str, user: str, namespace: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {"cluster": cluster, "user": user}
     if namespace:

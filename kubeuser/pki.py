@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubeuser import files
-from kubeuser.errors import UsageError, VerificationError
+from kubeuser.errors import KubeuserError, UsageError, VerificationError
 
 __all__ = [
     "DEFAULT_KEY_SIZES",
@@ -58,6 +58,7 @@ __all__ = [
 KeyType = Literal["ecdsa", "rsa", "ed25519"]
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+PRIVATE_KEY_TYPES = (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)
 
 KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa", "rsa", "ed25519")
 #: Allowed sizes per key type (bits; for ECDSA the curve size). Ed25519 takes no size.
@@ -417,6 +418,15 @@ def _fmt_list(values: Sequence[str]) -> str:
     return ", ".join(repr(v) for v in values) if values else "(none)"
 
 
+def issued_by(cert_pem: bytes, ca_pem: bytes) -> bool:
+    """True iff the (first) certificate in *cert_pem* was issued directly by a CA in *ca_pem*."""
+    try:
+        cert = _load_first_cert(cert_pem)
+        return _directly_issued_by(cert, load_ca_bundle(ca_pem)) is None
+    except (KubeuserError, ValueError):
+        return False
+
+
 def _directly_issued_by(cert: x509.Certificate, bundle: Sequence[x509.Certificate]) -> str | None:
     """None if *cert* is signed by a member of *bundle*, else a description of why not."""
     issuer = _names(cert)[1]
@@ -441,7 +451,7 @@ def _directly_issued_by(cert: x509.Certificate, bundle: Sequence[x509.Certificat
 
 def verify_issued(
     cert_pem: bytes,
-    key: PrivateKey,
+    key: PrivateKey | PublicKey,
     *,
     common_name: str,
     groups: Sequence[str],

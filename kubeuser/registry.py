@@ -39,6 +39,7 @@ FORMAT_VERSION = 2
 DELIVERY_KUBECONFIG = "kubeconfig"  # merged into the issuing admin's kubeconfig
 DELIVERY_HANDOUT = "handout"  # a standalone kubeconfig file (--out / apply --out-dir)
 DELIVERY_EPHEMERAL = "ephemeral"  # kubeuser run
+KEY_HOLDER_USER = "user"  # bring your own key: the private key never left the user's machine
 
 
 def namespace_from(value: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -105,6 +106,7 @@ class UserRecord:
     out: str | None = None  # where a handout was written ("-" = stdout)
     kubeconfig_user: str | None = None  # the kubeconfig user entry name (delivery kubeconfig)
     kubeconfig_file: str | None = None  # the file it was merged into, on the issuing admin's machine
+    key_holder: str | None = None  # "user": bring your own key (the admin never had it); else the admin made it
 
     def effective_status(self, now: datetime | None = None) -> str:
         if self.status == "revoked":
@@ -164,6 +166,7 @@ class UserRecord:
             out=d.get("out"),
             kubeconfig_user=d.get("kubeconfig_user"),
             kubeconfig_file=d.get("kubeconfig_file"),
+            key_holder=d.get("key_holder"),
         )
 
 

@@ -187,3 +187,23 @@ def check_output(fmt: str) -> str:
     if f not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output format {fmt!r}", hint="use -o text, -o json or -o yaml")
     return f
+
+
+def read_input(path: str, flag: str, limit: int = 1024 * 1024) -> bytes:
+    """The bytes of a FILE argument (``-`` = stdin), at most *limit*: UsageError (exit 2) if unreadable."""
+    import sys
+    from pathlib import Path
+
+    from kubeuser.errors import UsageError
+
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with Path(path).expanduser().open("rb") as fh:
+                data = fh.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot read {path}: {exc.strerror or exc}", hint="give a readable file") from None
+    if len(data) > limit:
+        raise UsageError(f"{flag}: {path} is larger than {limit} bytes", hint="give the file itself")
+    return data

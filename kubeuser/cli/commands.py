@@ -24,6 +24,8 @@ class Command(NamedTuple):
 
 COMMANDS: tuple[Command, ...] = (
     Command("create", "create", "Create a user: key, certificate, kubeconfig context, RBAC."),
+    Command("request", "byok", "Make a key here and a certificate request for your admin."),
+    Command("import", "byok", "Add the certificate your admin sent to your kubeconfig."),
     Command("list", "users", "List the users kubeuser manages, with expiry and groups."),
     Command("show", "users", "Show a user's record, bindings and effective access."),
     Command("renew", "renew", "Issue a new certificate for a user; update the kubeconfig."),

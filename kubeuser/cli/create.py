@@ -33,6 +33,8 @@ EPILOG = """Examples:
   kubeuser create ci-bot --ttl 30m --clusterrole view --cluster-wide --out ci.kubeconfig -o json
 
   kubeuser create alice -g dev -g ops --role deployer -n prod --dry-run
+
+  kubeuser create bob --csr bob.csr --clusterrole view -n dev --out bob.kubeconfig
 """
 
 
@@ -65,6 +67,16 @@ def create(
             "--out",
             help="Write a standalone kubeconfig for the user to this file ('-' = stdout) "
             "instead of merging into yours.",
+            show_default=False,
+        ),
+    ] = None,
+    csr: Annotated[
+        str | None,
+        typer.Option(
+            "--csr",
+            metavar="FILE",
+            help="Bring your own key: issue for this certificate request (from `kubeuser request`; '-' = stdin) "
+            "instead of generating a key. Needs --out; the handout holds no key.",
             show_default=False,
         ),
     ] = None,
@@ -118,6 +130,11 @@ def create(
         timeout=timeout,
         registry_namespace=registry_namespace,
     )
+    if csr is not None:
+        from kubeuser.cli.app import read_input
+
+        opts.csr_pem = read_input(csr, "--csr")
+        opts.key_spec_given = key_size is not None or key_type.lower() != "ecdsa"
     wf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
     if dry_run:
         _dry_run(opts, kubeconfig, context, fmt)

@@ -37,6 +37,15 @@ def renew(
             show_default=False,
         ),
     ] = None,
+    csr: Annotated[
+        str | None,
+        typer.Option(
+            "--csr",
+            metavar="FILE",
+            help="For a user who keeps their own key: their new certificate request ('-' = stdin). Needs --out.",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -72,6 +81,10 @@ def renew(
         timeout=timeout,
         registry_namespace=registry_namespace,
     )
+    if csr is not None:
+        from kubeuser.cli.app import read_input
+
+        opts.csr_pem = read_input(csr, "--csr")
     with connected(kubeconfig, context) as (target, gw):
         res = wf.renew(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
     if fmt != "text":

@@ -23,6 +23,8 @@ Options:
 
 Commands:
   create     Create a user: key, certificate, kubeconfig context, RBAC.
+  request    Make a key here and a certificate request for your admin.
+  import     Add the certificate your admin sent to your kubeconfig.
   list       List the users kubeuser manages, with expiry and groups.
   show       Show a user's record, bindings and effective access.
   renew      Issue a new certificate for a user; update the kubeconfig.

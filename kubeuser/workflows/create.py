@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import naming, pki, rbac, registry, rolecheck
+from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
-from kubeuser.errors import ConflictError, KubeuserError, NotFoundError
+from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway, Identity
 from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
@@ -63,6 +63,8 @@ class CreateOptions:
     delivery: str | None = None  # recorded delivery; None → "handout" with --out, else "kubeconfig"
     access: rbac.Access | None = None  # the whole access to grant (apply: several namespaces); None → from flags
     recorded_out: str | None = None  # the handout path to record when --out is a temporary file (apply)
+    csr_pem: bytes | None = None  # bring your own key: the user's certificate request (no private key here)
+    key_spec_given: bool = False  # --key-type/--key-size were given (an error with --csr: the request decides)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Plan:
     key_size: int | None
     rbac: rbac.RbacRequest
     warnings: list[str]
+    request: csrpolicy.Request | None = None  # bring your own key: the user's request, checked
 
 
 def plan(opts: CreateOptions, default_namespace: str) -> Plan:
@@ -83,7 +86,22 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     namespace = opts.namespace or default_namespace
     req = rbac.build_request(namespace, opts.rules, opts.roles, opts.cluster_roles, opts.cluster_wide)
     check_timeout(opts.timeout)
-    return Plan(v.user, v.groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings))
+    request: csrpolicy.Request | None = None
+    groups = v.groups
+    if opts.csr_pem is not None:
+        request = steps.check_request(opts.csr_pem, v.user, opts.groups or None, opts.allow_system_names)
+        if opts.out is None:
+            raise UsageError(
+                "--csr needs --out FILE (or --out - for stdout): the key is with the user, so there is nothing to "
+                "merge into your kubeconfig",
+                hint=f"kubeuser create {v.user} --csr FILE --out {v.user}.kubeconfig, then the user runs "
+                f"`kubeuser import {v.user}.kubeconfig`",
+            )
+        if opts.key_spec_given:
+            raise UsageError("--key-type/--key-size do not go with --csr: the request carries the user's key")
+        groups = list(request.organizations)
+        key_type, key_size = request.key_type, request.key_size  # type: ignore[assignment]
+    return Plan(v.user, groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings), request)
 
 
 def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:
@@ -259,9 +277,13 @@ def create(
     key_file = cert_file = None
     standalone_yaml: str | None = None
     with steps.Transaction(reporter, user=p.user) as tx:
-        with tx.step("Generate key") as s:
-            key = pki.generate_key(p.key_type, p.key_size)
-            s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
+        key: pki.PrivateKey | pki.PublicKey
+        if p.request is not None:
+            key = p.request.csr.public_key()  # type: ignore[assignment]  # checked by csrpolicy
+        else:
+            with tx.step("Generate key") as s:
+                key = pki.generate_key(p.key_type, p.key_size)
+                s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
         issued, identity, user_gw = steps.issue_and_prove(
             tx,
             gw,
@@ -273,6 +295,7 @@ def create(
             timeout=opts.timeout,
             version=version,
             registry_ns=reg.namespace,
+            csr_pem=p.request.pem if p.request is not None else None,
         )
 
         with tx.step("Grant access (RBAC)") as s:
@@ -301,11 +324,12 @@ def create(
                 out=opts.recorded_out or opts.out,
                 kubeconfig_user=user_entry_name if kc_plan else None,
                 kubeconfig_file=str(kc_plan.destination) if kc_plan else None,
+                key_holder=registry.KEY_HOLDER_USER if p.request is not None else None,
             )
             steps.write_record(tx, reg, new_record, issued.cert_pem, existing)
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
-        if opts.write_key_files:
+        if opts.write_key_files and p.request is None:
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))
@@ -338,16 +362,19 @@ def create(
     # A failing summary is reported, never rolled back.
     access_lines: list[str] = []
     late_warnings: list[str] = []
-    try:
-        with reporter.step("Summarize access") as s:
-            access_lines = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
-            access_lines = [a for a in access_lines if not _is_default_rule(a)]
-            s.detail = f"{len(access_lines)} rule(s) in namespace {p.rbac.namespace}"
-    except KubeuserError as exc:
-        late_warnings.append(f"the user was created, but summarizing its access failed: {exc.message}")
-        reporter.warn(late_warnings[-1])
-    finally:
-        user_gw.close()
+    if user_gw is None:  # bring your own key: the grants, as recorded (the user's import proves the identity)
+        access_lines = access.describe()
+    else:
+        try:
+            with reporter.step("Summarize access") as s:
+                access_lines = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
+                access_lines = [a for a in access_lines if not _is_default_rule(a)]
+                s.detail = f"{len(access_lines)} rule(s) in namespace {p.rbac.namespace}"
+        except KubeuserError as exc:
+            late_warnings.append(f"the user was created, but summarizing its access failed: {exc.message}")
+            reporter.warn(late_warnings[-1])
+        finally:
+            user_gw.close()
     warnings = list(p.warnings)
     if issued.lifetime.message:
         warnings.append(issued.lifetime.message)

@@ -80,18 +80,26 @@ def issue(
     user: str,
     groups: list[str],
     ttl_seconds: int,
-    key: pki.PrivateKey,
+    key: pki.PrivateKey | pki.PublicKey,
     ca_pem: bytes | None,
     timeout: float,
     reporter: Reporter,
     version: ServerVersion | None,
     registry_ns: str | None = None,
+    csr_pem: bytes | None = None,
 ) -> IssuedCertificate:
-    key_pem = pki.key_to_pem(key)
+    """Issue a certificate for *key*: a private key (kubeuser builds the request), or the public key of
+    *csr_pem*, a request the user built (bring your own key: kubeuser never sees the private key)."""
+    if csr_pem is None:
+        if not isinstance(key, pki.PRIVATE_KEY_TYPES):
+            raise TypeError("a private key is needed to build the request")
+        key_pem, request = pki.key_to_pem(key), pki.build_csr(key, user, groups)
+    else:
+        key_pem, request = b"", csr_pem
     name = naming.csr_name(user)
     manifest = csrmod.csr_manifest(
         name,
-        pki.build_csr(key, user, groups),
+        request,
         usages=pki.usages_for(key),
         expiration_seconds=ttl_seconds,
         labels=naming.managed_labels(user, registry_ns),

@@ -40,6 +40,7 @@ class RenewOptions:
     write_key_files: bool = True  # client.key/client.crt under kubeuser_home()
     issued_by: str | None = None  # default: asked from the server
     recorded_out: str | None = None  # the handout path to record when --out is a temporary file (apply)
+    csr_pem: bytes | None = None  # bring your own key: the user's new certificate request
 
 
 @dataclass
@@ -162,6 +163,24 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
 
         ours = ownership.user_entry_is_ours(entry, record.user, record.serials())
         delivery = registry.DELIVERY_KUBECONFIG if ours else registry.DELIVERY_HANDOUT
+    byok = record.key_holder == registry.KEY_HOLDER_USER
+    if byok and opts.csr_pem is None:
+        raise UsageError(
+            f"{record.user!r} keeps their own private key: a renewal needs a new certificate request from them",
+            hint=f"they run `kubeuser request {record.user}` and send you the request; then "
+            f"`kubeuser renew {record.user} --csr FILE --out {record.user}.kubeconfig`",
+        )
+    request = None
+    if opts.csr_pem is not None:
+        if opts.reuse_key or opts.key_type is not None or opts.key_size is not None:
+            raise UsageError("--reuse-key/--key-type/--key-size do not go with --csr: the request carries the key")
+        system = any(n.lower().startswith(naming.SYSTEM_PREFIX) for n in [record.user, *record.groups])
+        request = steps.check_request(opts.csr_pem, record.user, list(record.groups), system)
+        if opts.out is None:
+            raise UsageError(
+                "--csr needs --out FILE (or --out - for stdout): the new certificate goes back to the user",
+                hint=f"kubeuser renew {record.user} --csr FILE --out {record.user}.kubeconfig",
+            )
     if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
         where = f" ({record.out})" if record.out and record.out != "-" else ""
         raise UsageError(
@@ -175,7 +194,9 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
 
     cur_type, cur_size = key_spec_of(record, current_cert)
-    if opts.reuse_key:
+    if request is not None:
+        key_type, key_size = request.key_type, request.key_size
+    elif opts.reuse_key:
         key_type, key_size = cur_type, cur_size
     else:  # what is not given is kept: --key-size alone keeps the type, --key-type alone the size if it fits
         key_type = opts.key_type or cur_type
@@ -205,7 +226,11 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
     warnings: list[str] = []
     with steps.Transaction(reporter, user=record.user) as tx:
         with tx.step("Key") as s:
-            if opts.reuse_key:
+            key: pki.PrivateKey | pki.PublicKey
+            if request is not None:
+                key = request.csr.public_key()  # type: ignore[assignment]  # checked by csrpolicy
+                s.detail = f"the user's own {request.key_text} key (from the request; never seen here)"
+            elif opts.reuse_key:
                 key = pki.load_key_pem(_old_key(target, record.user, user_entry_name, current_cert))
                 s.detail = "reusing the current key"
             else:
@@ -222,8 +247,10 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             timeout=opts.timeout,
             version=version,
             registry_ns=reg.namespace,
+            csr_pem=request.pem if request is not None else None,
         )
-        user_gw.close()
+        if user_gw is not None:
+            user_gw.close()
 
         if not rbac_plan.empty:
             with tx.step("Reconcile access (RBAC)") as s:
@@ -249,11 +276,12 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 out=(opts.recorded_out or opts.out) if delivery == registry.DELIVERY_HANDOUT else None,
                 kubeconfig_user=user_entry_name if kc_plan else record.kubeconfig_user,
                 kubeconfig_file=str(kc_plan.destination) if kc_plan else record.kubeconfig_file,
+                key_holder=registry.KEY_HOLDER_USER if request is not None else None,
             )
             steps.write_record(tx, reg, new, issued.cert_pem, found)
             s.detail = f"history: {len(new.history)} earlier certificate(s)"
 
-        if opts.write_key_files and kc_plan is not None:
+        if opts.write_key_files and kc_plan is not None and request is None:
             kdir = steps.key_dir_for(cluster, record.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             pki.write_public_file(kdir / "client.crt", issued.cert_pem)

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kubeuser import kubeconfig, naming, ownership, pki, rbac, registry
+from kubeuser import csrpolicy, kubeconfig, naming, ownership, pki, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
@@ -33,6 +33,7 @@ from kubeuser.workflows.issue import IssuedCertificate
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
 DEFAULT_TTL = 30 * 86400
 DEFAULT_TIMEOUT = 60.0
+NOT_PROVEN = "not proven here: the private key stays with the user (`kubeuser import` proves it)"
 
 
 # --------------------------------------------------------------------------- the transaction
@@ -237,13 +238,18 @@ def issue_and_prove(
     user: str,
     groups: Sequence[str],
     ttl_seconds: int,
-    key: pki.PrivateKey,
+    key: pki.PrivateKey | pki.PublicKey,
     timeout: float,
     version: ServerVersion,
     registry_ns: str,
-) -> tuple[IssuedCertificate, Identity, Gateway]:
+    csr_pem: bytes | None = None,
+) -> tuple[IssuedCertificate, Identity, Gateway | None]:
     """Submit, approve, wait, verify (the CSR's deletion registered as undo), then prove the certificate
-    authenticates. Returns the certificate, the server's view of it, and the new identity's gateway."""
+    authenticates. Returns the certificate, the server's view of it, and the new identity's gateway.
+
+    With *csr_pem* (bring your own key) there is no private key here, so nothing can be proven: the
+    user's ``kubeuser import`` proves it; the identity says so and the gateway is None.
+    """
     from kubeuser.workflows.issue import issue
 
     issued = issue(
@@ -257,8 +263,11 @@ def issue_and_prove(
         reporter=tx.reporter,
         version=version,
         registry_ns=registry_ns,
+        csr_pem=csr_pem,
     )
     tx.on_undo(f"CSR {issued.csr_name}", partial(gw.delete_csr, issued.csr_name))
+    if csr_pem is not None:
+        return issued, Identity(None, (), NOT_PROVEN), None
     with tx.step("Prove the new identity authenticates") as s:
         identity, user_gw = prove(gw, issued.cert_pem, issued.key_pem, user)
         tx.on_undo("", user_gw.close)
@@ -601,7 +610,9 @@ def write_handout(
         cluster_name=target.ctx.cluster_name,
         cluster=target.ctx.embedded_cluster(),
         user_name=user,
-        user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem),
+        user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem)
+        if issued.key_pem
+        else kubeconfig.certificate_only_entry(issued.cert_pem),  # bring your own key: the key stays with the user
         context_name=context_name,
         namespace=namespace,
     )
@@ -630,6 +641,7 @@ def build_record(
     out: str | None = None,
     kubeconfig_user: str | None = None,
     kubeconfig_file: str | None = None,
+    key_holder: str | None = None,
 ) -> registry.UserRecord:
     """The registry record for a freshly issued certificate; an existing record's certificate moves to history."""
     info = issued.info.to_dict()
@@ -668,4 +680,21 @@ def build_record(
         out=out,
         kubeconfig_user=kubeconfig_user,
         kubeconfig_file=kubeconfig_file,
+        key_holder=key_holder,
     )
+
+
+def check_request(
+    pem: bytes, user: str, groups: list[str] | None, allow_system_names: bool, source: str = "--csr"
+) -> csrpolicy.Request:
+    """A user's certificate request, checked against kubeuser's policy: UsageError naming the field if not."""
+    request = csrpolicy.read(pem, source)
+    violations = csrpolicy.check(request, user=user, groups=groups, allow_system_names=allow_system_names)
+    if violations:
+        more = "; ".join(str(x) for x in violations[1:])
+        raise UsageError(
+            f"{source}: {violations[0]}",
+            hint=(f"also: {more}; " if more else "") + "nothing was created; ask for a new request "
+            f"(`kubeuser request {user}` on the user's machine)",
+        )
+    return request

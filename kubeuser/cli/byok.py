@@ -1,0 +1,135 @@
+"""``kubeuser request`` and ``kubeuser import``: the user's side of bring-your-own-key."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kubeuser.cli.app import (
+    DebugOpt,
+    GroupOpt,
+    KeySizeOpt,
+    KeyTypeOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    app,
+    check_output,
+)
+
+if TYPE_CHECKING:
+    from kubeuser.gateway import Gateway
+
+REQUEST_EPILOG = """Examples:
+
+  kubeuser request alice -g dev --out alice.csr
+
+  kubeuser request alice --key-type ed25519 | mail -s "please onboard me" admin@example.com
+"""
+
+IMPORT_EPILOG = """Examples:
+
+  kubeuser import alice.kubeconfig
+
+  kubeuser import alice.kubeconfig --context-name prod --set-current
+"""
+
+
+@app.command(epilog=REQUEST_EPILOG)
+def request(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Your user name: the certificate's CN.")],
+    group: GroupOpt = None,
+    key_type: KeyTypeOpt = "ecdsa",
+    key_size: KeySizeOpt = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", metavar="FILE", help="Write the request here ('-' or none: stdout).", show_default=False),
+    ] = None,
+    allow_system_names: Annotated[
+        bool, typer.Option("--allow-system-names", help="Allow reserved system: names (never system:masters).")
+    ] = False,
+    output: OutputOpt = "text",
+    debug: DebugOpt = False,
+) -> None:
+    """Make a private key here and a certificate request to send to your admin (no cluster needed).
+
+    The key stays on this machine (0600, under ~/.kube/kubeuser/pending); only the request, which holds
+    public data, leaves it. Your admin runs `kubeuser create NAME --csr FILE --out FILE`; you then run
+    `kubeuser import FILE`.
+    """
+    from pathlib import Path
+
+    from kubeuser import files, render
+    from kubeuser.workflows import byok
+
+    fmt = check_output(output)
+    opts = byok.RequestOptions(
+        name=name,
+        groups=list(group or []),
+        key_type=key_type.lower(),
+        key_size=key_size,
+        allow_system_names=allow_system_names,
+    )
+    res = byok.request(opts, render.ConsoleReporter(quiet=fmt != "text"))
+    if out not in (None, "-"):
+        files.write(Path(out).expanduser(), res.csr_pem, kind=files.PUBLIC_FILE, mode=0o644, replace=False)
+    if fmt != "text":
+        render.out(render.dump(res.to_dict(), fmt))
+    elif out in (None, "-"):
+        render.out(res.csr_pem.decode("ascii"))
+    where = f"{out}" if out not in (None, "-") else "the request above"
+    render.stderr_console().print(
+        f"send {where} to your admin (it holds no secret); they run "
+        f"`kubeuser create {res.user} --csr FILE --out {res.user}.kubeconfig`, then you run "
+        f"`kubeuser import {res.user}.kubeconfig`"
+        + (f" ({res.others_pending} earlier request(s) of {res.user} are still pending)" if res.others_pending else ""),
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("import", epilog=IMPORT_EPILOG)
+def import_(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="The handout your admin sent ('-' = stdin).")],
+    kubeconfig: KubeconfigOpt = None,
+    context_name: Annotated[
+        str | None,
+        typer.Option(
+            "--context-name",
+            metavar="NAME",
+            help="Context (and user entry) name (default: the handout's).",
+            show_default=False,
+        ),
+    ] = None,
+    set_current: Annotated[bool, typer.Option("--set-current", help="Make the new context current.")] = False,
+    output: OutputOpt = "text",
+    debug: DebugOpt = False,
+) -> None:
+    """Join a handout's certificate with the key `kubeuser request` kept, prove it works, add it to your kubeconfig."""
+    from kubeuser import render
+    from kubeuser.cli.app import read_input
+    from kubeuser.workflows import byok
+
+    fmt = check_output(output)
+    opts = byok.ImportOptions(
+        handout=read_input(file, "FILE"),
+        source=file if file != "-" else "the handout on stdin",
+        kubeconfig_path=kubeconfig,
+        context_name=context_name,
+        set_current=set_current,
+    )
+    res = byok.import_handout(opts, open_handout_gateway, render.ConsoleReporter(quiet=fmt != "text"))
+    if fmt != "text":
+        render.out(render.dump(res.to_dict(), fmt))
+        return
+    render.out(
+        f"imported {res.user}: certificate {res.serial}, valid until {res.not_after}\n"
+        f"context     {res.context}  in {res.kubeconfig}\n"
+        f"try it:     kubectl --context {res.context} auth can-i --list\n"
+    )
+
+
+def open_handout_gateway(config: dict[str, Any], context: str, ca_pem: bytes | None) -> Gateway:
+    from kubeuser import k8s
+
+    return k8s.K8sGateway.from_config_dict(config, context, ca_pem=ca_pem)
