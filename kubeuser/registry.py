@@ -80,6 +80,7 @@ class CertRecord:
     csr_name: str
     requested_seconds: int | None = None
     replaced_at: str | None = None
+    public_key_sha256: str | None = None  # which key the certificate is for (apply: is a request new?)
 
 
 @dataclass

@@ -19,6 +19,7 @@ problem found. Top-level ``x-*`` fields are ignored (a place for anchors) and YA
           dev: {rules: ["get,list,watch:pods"], roles: [deployer], clusterRoles: [view]}
         clusterRoles: [view]   # cluster-wide ClusterRoleBindings
         allowMissingRoles: false  # true: bind roles that do not exist yet (otherwise an error)
+        csr: alice.csr      # bring your own key: her request (relative to this file); needs --out-dir
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kubeuser import durations, naming, pki, rbac
+from kubeuser import csrpolicy, durations, naming, pki, rbac
 from kubeuser.errors import KubeuserError, UsageError
 
 API_VERSION = "kubeuser.io/v1alpha1"
@@ -43,7 +44,9 @@ KIND = "UserList"
 DEFAULT_TTL = 30 * 86400
 
 TOP_FIELDS = ("apiVersion", "kind", "users")
-USER_FIELDS = ("name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles")
+USER_FIELDS = (
+    "name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles", "csr"
+)  # fmt: skip
 NO_USERS_HINT = (
     "apply never revokes everyone: list who keeps access, or revoke users with `kubeuser revoke NAME` "
     "(`kubeuser users` lists them)"
@@ -107,6 +110,9 @@ class UserSpec:
     namespaces: list[NamespaceAccess] = field(default_factory=list)
     cluster_roles: list[str] = field(default_factory=list)  # bound cluster-wide (ClusterRoleBindings)
     allow_missing_roles: bool = False  # bind roles that do not exist (yet): pre-provisioning
+    csr_path: str | None = None  # bring your own key: the user's request file (resolved against the users file)
+    csr_pem: bytes | None = field(default=None, repr=False)
+    csr_public_key_sha256: str | None = None
     line: int = 0
 
     @property
@@ -432,7 +438,32 @@ class _Validator:
                 raise self.report(anode, f"{path}.allowMissingRoles", f"must be true or false, not {_describe(value)}")
             spec.allow_missing_roles = value
 
-        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles, allow_missing_roles):
+        def csr() -> None:
+            if "csr" not in fields:
+                return
+            cnode = fields["csr"][1]
+            raw = self.string(cnode, f"{path}.csr")
+            if "keyType" in fields or "keySize" in fields:
+                raise self.report(cnode, f"{path}.csr", "the request carries the key: drop keyType/keySize")
+            base = Path(self.file).parent if self.file not in ("<stdin>", "") else Path.cwd()
+            file = Path(raw).expanduser()
+            file = file if file.is_absolute() else base / file
+            try:
+                data = file.read_bytes()[: csrpolicy.MAX_CSR_BYTES + 1]
+            except OSError as exc:
+                raise self.report(cnode, f"{path}.csr", f"cannot read {file}: {exc.strerror or exc}") from None
+            request = self.check(cnode, f"{path}.csr", lambda: csrpolicy.read(data, str(file)))
+            violations = csrpolicy.check(request, user=name, groups=spec.groups if "groups" in fields else None)
+            if violations:
+                raise self.report(cnode, f"{path}.csr", f"{file}: {violations[0]}",
+                                  hint="; ".join(str(v) for v in violations[1:]) or None)  # fmt: skip
+            spec.csr_path, spec.csr_pem = str(file), request.pem
+            spec.csr_public_key_sha256 = pki.public_key_fingerprint(request.csr)
+            if "groups" not in fields:
+                spec.groups = list(request.organizations)
+            spec.key_type, spec.key_size = request.key_type, request.key_size
+
+        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles, allow_missing_roles, csr):
             field_ok(part)
         if not ok:
             raise _Invalid()

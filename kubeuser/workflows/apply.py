@@ -175,6 +175,14 @@ def compute_plan(
             reason = f"groups {_fmt_groups(rec.groups)} → {_fmt_groups(spec.groups)}: groups live in the certificate"
             plan.append(PlannedUser(spec.name, REISSUE, reason, spec, rec, changes))
             continue
+        if spec.csr_pem is not None and rec.certificate.public_key_sha256 != spec.csr_public_key_sha256:
+            why = (
+                "a new certificate request (a new key)"
+                if rec.key_holder == registry.KEY_HOLDER_USER
+                else "the user brings their own key now (csr)"
+            )
+            plan.append(PlannedUser(spec.name, RENEW, why, spec, rec, changes))
+            continue
         left = (registry.parse_time(rec.certificate.not_after) - now).total_seconds()
         window = renew_window(renew_before_seconds, spec.ttl_seconds)
         if left <= window:
@@ -585,6 +593,13 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         write_key_files=ctx.opts.out_dir is None,
         issued_by=ctx.admin,
     )
+    if spec.csr_pem is not None:
+        if ctx.opts.out_dir is None:
+            raise UsageError(
+                f"{spec.name} brings their own key (csr: {spec.csr_path}): the handout needs --out-dir",
+                hint="kubeuser apply -f FILE --out-dir DIR; nothing was created for this user",
+            )
+        opts.csr_pem, opts.key_type, opts.key_size = spec.csr_pem, spec.key_type, spec.key_size
     opts.access = spec_access(spec, ctx.default_namespace)
     opts.namespace = spec.primary_namespace
     opts.delivery = registry.DELIVERY_HANDOUT if ctx.opts.out_dir is not None else registry.DELIVERY_KUBECONFIG
@@ -639,11 +654,18 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
     spec = item.spec
     assert spec is not None
     tmp = _tmp_out(ctx, spec.name)
+    byok = spec.csr_pem is not None
+    if byok and ctx.opts.out_dir is None:
+        raise UsageError(
+            f"{spec.name} brings their own key (csr: {spec.csr_path}): the new handout needs --out-dir",
+            hint="kubeuser apply -f FILE --out-dir DIR",
+        )
     opts = renewwf.RenewOptions(
         name=spec.name,
         ttl_seconds=spec.ttl_seconds,
-        key_type=spec.key_type,
-        key_size=spec.key_size,
+        key_type=None if byok else spec.key_type,
+        key_size=None if byok else spec.key_size,
+        csr_pem=spec.csr_pem,
         out=str(tmp) if tmp is not None else None,
         timeout=ctx.opts.timeout,
         registry_namespace=ctx.opts.registry_namespace,

@@ -330,7 +330,9 @@ def import_handout(opts: ImportOptions, open_gateway: OpenGateway, reporter: Rep
 
 def _destination(kubeconfig_path: str | None) -> Path:
     """Where the entries go: --kubeconfig, else kubectl's rule (the first existing KUBECONFIG file, else the first)."""
-    sources = kubeconfig.resolve_sources(kubeconfig_path)
+    if kubeconfig_path:  # like `kubectl config --kubeconfig FILE`: a missing file is created
+        return Path(kubeconfig_path).expanduser().absolute()
+    sources = kubeconfig.resolve_sources(None)
     existing = sources.existing()
     return existing[0] if existing else sources.paths[0]
 

@@ -653,6 +653,7 @@ def build_record(
         issued_by=issued_by,
         csr_name=issued.csr_name,
         requested_seconds=ttl_seconds,
+        public_key_sha256=issued.info.public_key_sha256,
     )
     history: list[registry.CertRecord] = []
     created_at, created_by = cert.issued_at, issued_by
