@@ -72,7 +72,7 @@ def change(opts: GrantOptions, gw: Gateway, reporter: Reporter, *, remove: bool)
         if record.status == "revoked":
             raise ConflictError(
                 f"user {user!r} was revoked at {record.revoked_at}",
-                hint=f"`kubeuser create {user} --force` onboards them again",
+                hint=f"`kubeuser create {user}` onboards them again",
             )
         access = steps.migrate_access(gw, record, reg.namespace)
         s.detail = f"{len(access.describe())} grant(s) now"

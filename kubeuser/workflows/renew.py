@@ -146,7 +146,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         if record.status == "revoked":
             raise ConflictError(
                 f"user {opts.name!r} was revoked at {record.revoked_at}",
-                hint=f"`kubeuser create {opts.name} --force` onboards them again",
+                hint=f"`kubeuser create {opts.name}` onboards them again",
             )
         s.detail = f"current serial {record.certificate.serial}, until {record.certificate.not_after}"
     cluster = target.ctx.cluster_name
