@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -494,15 +494,6 @@ def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> Re
         result.notes += kubeconfig.update_file(path, mutate)
         result.removed += [f"{kind[:-1]} {name} ({path})" for kind, name in entries]
     return result
-
-
-@contextlib.contextmanager
-def closing(gw: Gateway | None) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        if gw is not None:
-            gw.close()
 
 
 # --------------------------------------------------------------------------- changing access only
