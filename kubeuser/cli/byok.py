@@ -70,9 +70,18 @@ def request(
         key_size=key_size,
         allow_system_names=allow_system_names,
     )
+    target = Path(out).expanduser() if out not in (None, "-") else None
+    if target is not None and (target.exists() or target.is_symlink()):
+        from kubeuser.errors import ConflictError
+
+        raise ConflictError(f"{out} already exists", hint="choose another --out, or remove it; no key was made")
     res = byok.request(opts, render.ConsoleReporter(quiet=fmt != "text"))
-    if out not in (None, "-"):
-        files.write(Path(out).expanduser(), res.csr_pem, kind=files.PUBLIC_FILE, mode=0o644, replace=False)
+    if target is not None:
+        try:
+            files.write(target, res.csr_pem, kind=files.PUBLIC_FILE, mode=0o644, replace=False)
+        except BaseException:
+            byok.discard(res.directory)  # no request written: the key must not linger
+            raise
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))
     elif out in (None, "-"):

@@ -96,6 +96,8 @@ def renew(
         f" ({d['lifetime']}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
     )
     for c in res.earlier_valid:
+        if any(c.serial in w for w in res.warnings if "stale" in w):
+            continue  # said in the warning about the stale handout
         text += f"still valid: earlier certificate {c.serial} authenticates until {c.not_after}\n"
     if res.standalone_yaml is not None:
         render.out(res.standalone_yaml)

@@ -111,6 +111,14 @@ def request(opts: RequestOptions, reporter: Reporter) -> RequestResult:
     return RequestResult(v.user, v.groups, csr_pem, directory, kt, ks, fingerprint, others)
 
 
+def discard(directory: Path) -> None:
+    """Remove one pending request (its key included)."""
+    with contextlib.suppress(OSError):
+        shutil.rmtree(directory)
+    with contextlib.suppress(OSError):
+        directory.parent.rmdir()
+
+
 def _pending_dirs(user_dir: Path) -> list[Path]:
     try:
         return sorted(d for d in user_dir.iterdir() if (d / KEY_FILE).is_file())
@@ -244,13 +252,20 @@ def import_handout(opts: ImportOptions, open_gateway: OpenGateway, reporter: Rep
                 f"{opts.source} carries no cluster CA (certificate-authority-data): the certificate cannot be checked",
                 hint="ask your admin for a handout with the cluster CA embedded",
             )
-        pki.verify_issued(
-            h.cert_pem,
-            pki.load_key_pem(key_pem),
-            common_name=str(meta.get("user", info.common_name)),
-            groups=[str(g) for g in meta.get("groups") or []],
-            ca_pem=h.ca_pem,
-        )
+        try:
+            pki.verify_issued(
+                h.cert_pem,
+                pki.load_key_pem(key_pem),
+                common_name=str(meta.get("user", info.common_name)),
+                groups=[str(g) for g in meta.get("groups") or []],
+                ca_pem=h.ca_pem,
+            )
+        except VerificationError as exc:
+            raise VerificationError(
+                f"the handout's certificate does not check out: {exc.message}",
+                hint="it was altered, or the handout is for another cluster: ask your admin for a new one; "
+                "nothing was changed (your key is still pending)",
+            ) from None
         s.detail = (
             f"issued by the handout's cluster CA to {info.common_name}, valid until {info.not_after:%Y-%m-%d %H:%M} UTC"
         )

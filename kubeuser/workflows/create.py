@@ -110,12 +110,17 @@ def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, s
 
 
 def dry_run_manifests(p: Plan, registry_ns: str | None = None) -> list[dict[str, Any]]:
-    """The CSR and RBAC objects ``create`` would send (the CSR carries a throwaway key's request)."""
-    key = pki.generate_key(p.key_type, p.key_size)
+    """The CSR and RBAC objects ``create`` would send (the CSR carries a throwaway key's request, or the
+    user's own request with ``--csr``)."""
+    if p.request is not None:  # bring your own key: the user's own request, as it will be sent
+        request, usages = p.request.pem, pki.usages_for(p.request.csr.public_key())  # type: ignore[arg-type]
+    else:
+        key = pki.generate_key(p.key_type, p.key_size)
+        request, usages = pki.build_csr(key, p.user, p.groups), pki.usages_for(key)
     csr = csr_manifest(
         naming.csr_name(p.user),
-        pki.build_csr(key, p.user, p.groups),
-        usages=pki.usages_for(key),
+        request,
+        usages=usages,
         expiration_seconds=p.ttl_seconds,
         labels=naming.managed_labels(p.user, registry_ns),
         annotations=naming.managed_annotations(p.user, p.groups, registry_ns),
