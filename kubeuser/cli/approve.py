@@ -206,9 +206,10 @@ def _render_text(res: ApproveResult) -> None:
     if rows:
         table = Table(show_lines=False, expand=False, box=None, pad_edge=False)
         for col in COLUMNS:
-            table.add_column(col, overflow="fold", no_wrap=False)
+            table.add_column(col, overflow="fold", no_wrap=False, min_width=len(col))
         for r in rows:
             table.add_row(*(escape(c) for c in r))
         console.print(table)
+        console.print()
     for line in below:
         console.print(escape(line))

@@ -462,3 +462,22 @@ def test_masters_is_refused_even_if_the_policy_check_said_nothing(
     assert code == ExitCode.CHECK_FAILED
     assert conditions(gw, "csr-root") == [] and conditions(gw, "csr-ok")[0]["type"] == "Approved"
     assert "  O: system:masters is never allowed" in out
+
+
+def test_on_a_narrow_terminal_long_values_fold_instead_of_being_cut(
+    cli: Any, gw: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from kubeuser import render
+
+    def terminal(*, stderr: bool = False, soft_wrap: bool = True) -> Console:
+        return Console(force_terminal=True, width=80, color_system=None, highlight=False, emoji=False, stderr=stderr)
+
+    monkeypatch.setattr(render, "console", terminal)
+    submit(gw, "csr-long", "z" * 60, ["dev"])
+    code, out, _ = cli("approve")
+    assert code == 0
+    assert max(len(ln) for ln in out.splitlines()) <= 80  # it fits the terminal …
+    assert out.count("z") == 60 and "…" not in out  # … and nothing was cut
+    assert out.splitlines()[0].split() == HEADER  # headers whole, on one line
