@@ -23,11 +23,13 @@ from __future__ import annotations
 import base64
 import binascii
 import unicodedata
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
@@ -40,6 +42,8 @@ MAX_GROUPS = 20
 ALLOWED_RSA_BITS = (2048, 3072, 4096)
 ALLOWED_CURVES = {"secp256r1": 256, "secp384r1": 384}
 _ALLOWED_EXTENSIONS = {ExtensionOID.KEY_USAGE, ExtensionOID.EXTENDED_KEY_USAGE}
+# what cryptography raises for a request it cannot parse (a part of it may be parsed only when first read)
+_UNREADABLE = (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 
 
 @dataclass(frozen=True)
@@ -90,23 +94,40 @@ def _clean(value: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _quoted(value: str, limit: int = 80) -> str:
+    """*value* cleaned and in quotes (``repr`` of the cleaned text would escape its backslashes twice)."""
+    return f"'{_clean(value, limit)}'"
+
+
+def _oid_name(oid: x509.ObjectIdentifier) -> str:
+    """An OID's short name, or its dotted form when cryptography does not know it (never "Unknown OID")."""
+    name = oid._name
+    return name if name and name != "Unknown OID" else oid.dotted_string
+
+
 def read(data: bytes, source: str = "the CSR") -> Request:
     """Parse a PEM (or DER) PKCS#10 request. Raises UsageError (exit 2, one line) for anything unreadable."""
     if len(data) > MAX_CSR_BYTES:
         raise UsageError(f"{source} is {len(data)} bytes; a certificate request is at most {MAX_CSR_BYTES}")
     try:
         csr = x509.load_pem_x509_csr(data) if b"-----BEGIN" in data else x509.load_der_x509_csr(data)
-    except (ValueError, TypeError) as exc:
+    except _UNREADABLE as exc:
         first = " ".join(str(exc).split())[:100] or type(exc).__name__
         raise UsageError(
             f"{source} is not a readable certificate request ({_clean(first, 100)})",
             hint="give the PEM file `kubeuser request NAME` printed (-----BEGIN CERTIFICATE REQUEST-----)",
         ) from None
     try:
-        subject = list(csr.subject)
-        exts = list(csr.extensions)
-    except (ValueError, TypeError) as exc:
+        with warnings.catch_warnings():  # cryptography warns (to stderr) about over-long names: check() says it
+            warnings.simplefilter("ignore")
+            subject = list(csr.subject)
+            exts = list(csr.extensions)
+    except _UNREADABLE as exc:
         raise UsageError(f"{source} has a malformed subject or extension ({_clean(str(exc), 80)})") from None
+    try:
+        key = csr.public_key()
+    except _UNREADABLE as exc:
+        raise UsageError(f"{source} has a public key kubeuser cannot read ({_clean(str(exc), 80)})") from None
     cns, orgs, other = [], [], []
     for attr in subject:
         value = attr.value if isinstance(attr.value, str) else attr.value.decode("utf-8", "replace")
@@ -115,8 +136,7 @@ def read(data: bytes, source: str = "the CSR") -> Request:
         elif attr.oid == NameOID.ORGANIZATION_NAME:
             orgs.append(value)
         else:
-            other.append(attr.oid._name or attr.oid.dotted_string)
-    key = csr.public_key()
+            other.append(_oid_name(attr.oid))
     key_type: str
     key_size: int | None
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -134,7 +154,7 @@ def read(data: bytes, source: str = "the CSR") -> Request:
     except Exception:  # an unsupported algorithm is simply not a valid signature here
         signature_valid = False
     pem = csr.public_bytes(serialization.Encoding.PEM)
-    names = [e.oid._name or e.oid.dotted_string for e in exts]
+    names = [_oid_name(e.oid) for e in exts]
     return Request(csr, pem, cns, orgs, other, key_type, key_size, signature_valid, names)
 
 
@@ -166,13 +186,13 @@ def check(
         for value in values:
             bad = next((ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn")), None)
             if not value or value != value.strip() or bad is not None:
-                v.append(Violation(kind, f"{_clean(value)!r} is empty, padded or has an invisible character"))
+                v.append(Violation(kind, f"{_quoted(value)} is empty, padded or has an invisible character"))
             elif len(value) > naming.MAX_NAME:
-                v.append(Violation(kind, f"{_clean(value, 40)!r} is longer than {naming.MAX_NAME} characters"))
+                v.append(Violation(kind, f"{_quoted(value, 40)} is longer than {naming.MAX_NAME} characters"))
     if len(req.organizations) > MAX_GROUPS:
         v.append(Violation("O", f"{len(req.organizations)} groups; at most {MAX_GROUPS} are accepted"))
     if user is not None and req.common_names and req.user != user:
-        v.append(Violation("CN", f"the request is for {_clean(req.user)!r}, not {_clean(user)!r}"))
+        v.append(Violation("CN", f"the request is for {_quoted(req.user)}, not {_quoted(user)}"))
     if groups is not None and sorted(set(groups)) != sorted(set(req.organizations)):
         want = ", ".join(groups) or "none"
         got = ", ".join(_clean(o, 40) for o in req.organizations) or "none"
@@ -181,9 +201,9 @@ def check(
         if o.lower() == naming.MASTERS:
             v.append(Violation("O", "system:masters is never allowed: it bypasses RBAC and cannot be revoked"))
         elif o.lower().startswith(naming.SYSTEM_PREFIX) and not allow_system_names:
-            v.append(Violation("O", f"{_clean(o)!r} is a reserved system: group (--allow-system-names to allow)"))
+            v.append(Violation("O", f"{_quoted(o)} is a reserved system: group (--allow-system-names to allow)"))
     if req.user.lower().startswith(naming.SYSTEM_PREFIX) and not allow_system_names:
-        v.append(Violation("CN", f"{_clean(req.user)!r} is a reserved system: name — a Kubernetes component's "
+        v.append(Violation("CN", f"{_quoted(req.user)} is a reserved system: name — a Kubernetes component's "
                                  "identity, not a person's (--allow-system-names to allow)"))  # fmt: skip
     if req.key_type == "rsa" and req.key_size not in ALLOWED_RSA_BITS:
         v.append(Violation("key", f"RSA {req.key_size} bits; accepted: {', '.join(map(str, ALLOWED_RSA_BITS))}"))
@@ -191,8 +211,7 @@ def check(
         v.append(Violation("key", f"{req.key_type} keys are not accepted (ECDSA P-256/P-384, RSA 2048-4096, Ed25519)"))
     for ext in req.csr.extensions:
         if ext.oid not in _ALLOWED_EXTENSIONS:
-            v.append(Violation("extensions", f"{ext.oid._name or ext.oid.dotted_string} is not allowed in a client "
-                                             "certificate request"))  # fmt: skip
+            v.append(Violation("extensions", f"{_oid_name(ext.oid)} is not allowed in a client certificate request"))
         elif ext.oid == ExtensionOID.EXTENDED_KEY_USAGE:
             eku = ext.value
             assert isinstance(eku, x509.ExtendedKeyUsage)

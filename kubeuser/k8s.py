@@ -469,6 +469,45 @@ class K8sGateway:
                 continue  # modified meanwhile (e.g. the signer): re-read and retry
         raise ConflictError(f"approving CSR {name}: it kept changing under us", hint="retry the command")
 
+    def deny_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]:
+        """Add a Denied condition through the /approval subresource (as ``kubectl certificate deny``)."""
+        hint = (
+            "denying needs `update` on certificatesigningrequests/approval and `approve` on "
+            f"signers (certificates.k8s.io) with resourceName {SIGNER}"
+        )
+        for _ in range(5):
+            csr = self.get_csr(name)
+            if csr is None:
+                raise NotFoundError(f"denying CSR {name}: it no longer exists")
+            status = csr.setdefault("status", {})
+            conds = status.setdefault("conditions", []) or []
+            if any(c.get("type") == "Denied" for c in conds):
+                return csr
+            if any(c.get("type") == "Approved" for c in conds):
+                raise ConflictError(f"denying CSR {name}: it was approved meanwhile", hint=f"kubectl get csr {name}")
+            conds.append(
+                {
+                    "type": "Denied",
+                    "status": "True",
+                    "reason": reason,
+                    "message": message,
+                    "lastUpdateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            )
+            status["conditions"] = conds
+            try:
+                result: dict[str, Any] = self.request(
+                    "PUT",
+                    _path("CertificateSigningRequest", name) + "/approval",
+                    f"denying CSR {name}",
+                    body=csr,
+                    forbidden_hint=hint,
+                )
+                return result
+            except ConflictError:
+                continue  # modified meanwhile: re-read and retry
+        raise ConflictError(f"denying CSR {name}: it kept changing under us", hint="retry the command")
+
     def wait_for_certificate(self, name: str, timeout: float) -> bytes:
         """Wait (with a watch, not polling) until the CSR carries a certificate."""
         deadline = time.monotonic() + timeout

@@ -118,6 +118,18 @@ class FakeGateway:
             self._sign(csr)
         return copy.deepcopy(csr)
 
+    def deny_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]:
+        self._call("deny_csr", "update certificatesigningrequests/approval")
+        csr = self.csrs.get(name)
+        if csr is None:
+            raise NotFoundError(f"CSR {name} not found")
+        conds = csr["status"].setdefault("conditions", [])
+        if any(c["type"] == "Approved" for c in conds):  # the API server refuses both conditions at once
+            raise ConflictError(f"CSR {name} is approved; it cannot be denied")
+        if not any(c["type"] == "Denied" for c in conds):
+            conds.append({"type": "Denied", "status": "True", "reason": reason, "message": message})
+        return copy.deepcopy(csr)
+
     def _sign(self, csr: dict[str, Any]) -> None:
         req = x509.load_pem_x509_csr(base64.b64decode(csr["spec"]["request"]))
         cn = req.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value

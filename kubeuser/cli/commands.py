@@ -31,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("renew", "renew", "Issue a new certificate for a user; update the kubeconfig."),
     Command("grant", "grant", "Grant a user more access; the certificate is kept."),
     Command("ungrant", "grant", "Take access away from a user; the certificate is kept."),
+    Command("approve", "approve", "Approve CSRs others submitted, if they pass kubeuser's policy."),
     Command("revoke", "revoke", "Remove a user's access and report what access remains."),
     Command("run", "run", "Run a command as a short-lived user, then remove the user."),
     Command("apply", "apply", "Make the cluster's users match a users file."),
