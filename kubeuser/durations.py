@@ -15,6 +15,18 @@ _PART = re.compile(r"(\d+)([smhdw])")
 
 def parse(text: str) -> int:
     """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds."""
+    return check(_seconds(text), _shown(text))
+
+
+def parse_window(text: str, flag: str) -> int:
+    """A look-ahead window such as ``list --expiring 7d``: like :func:`parse`, without the certificate bounds."""
+    seconds = _seconds(text)
+    if seconds > MAX_SECONDS:
+        raise UsageError(f"{flag}: duration {_shown(text)} is longer than 10 years", hint="use a shorter duration")
+    return seconds
+
+
+def _seconds(text: str) -> int:
     t = text.strip().lower()
     shown = _shown(text)
     if len(t) > 40:
@@ -34,7 +46,7 @@ def parse(text: str) -> int:
                 f"cannot read duration {shown!r}",
                 hint="use a number with a unit: 10m, 2h, 7d, 1h30m (units s, m, h, d, w)",
             )
-    return check(seconds, shown)
+    return seconds
 
 
 def _shown(text: str) -> str:

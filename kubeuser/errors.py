@@ -27,6 +27,7 @@ class ExitCode(enum.IntEnum):
     NOT_FOUND = 10  # unknown user / object
     DENIED = 11  # the CSR was denied or failed by the cluster
     CHECK_FAILED = 12  # doctor / preflight found a failing check
+    EXPIRING = 13  # not a failure: `list --expiring` found certificates ending within the window
     INTERRUPTED = 130  # SIGINT
 
 

@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -97,6 +97,42 @@ def out(text: str) -> None:
     """Write data to stdout exactly as given."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain aligned columns with whole values and no width limit (kubectl's way when stdout is not a terminal)."""
+    all_rows = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in all_rows) for i in range(len(headers))]
+    return "".join("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in all_rows)
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, styles: Sequence[Sequence[str | None]] | None = None
+) -> None:
+    """Print a table on stdout; never cut a value.
+
+    Not a terminal (a pipe, a file): :func:`plain_table`. On a terminal: a rich table whose headers stay
+    whole (when they fit at all) and whose long values fold onto more lines (no ellipsis). ``styles``
+    (per row, per cell) only colour a terminal.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = console(soft_wrap=False)
+    if not con.is_terminal:
+        out(plain_table(headers, rows))
+        return
+    t = Table(box=None, pad_edge=False, show_lines=False, expand=False, header_style="bold")
+    for i, h in enumerate(headers):
+        short = all(len(r[i]) <= len(h) for r in rows)  # never narrowed: its header stays whole
+        t.add_column(h, overflow="fold", no_wrap=short, min_width=len(h))
+    for i, r in enumerate(rows):
+        cells = []
+        for j, c in enumerate(r):
+            style = styles[i][j] if styles else None
+            cells.append(f"[{style}]{escape(c)}[/{style}]" if style else escape(c))
+        t.add_row(*cells)
+    con.print(t)
 
 
 def yaml_documents(objs: list[dict[str, Any]]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,21 +17,48 @@ from kubeuser.cli.app import (
     check_output,
 )
 
+if TYPE_CHECKING:
+    from kubeuser.registry import UserRecord
+
+
+ListOutputOpt = Annotated[
+    str,
+    typer.Option(
+        "-o", "--output", help="Output format: text, wide (more columns), json or yaml.", case_sensitive=False
+    ),
+]
+ExpiringOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--expiring",
+        metavar="DURATION",
+        help="Only users not revoked whose certificate ends within DURATION (e.g. 7d), expired ones included; "
+        "exit 13 if any, 0 if none.",
+        show_default=False,
+    ),
+]
+
 
 @app.command("list")
 def list_(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
-    output: OutputOpt = "text",
+    output: ListOutputOpt = "text",
+    expiring: ExpiringOpt = None,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """List users kubeuser manages: groups, expiry, days left, bindings, status."""
-    from kubeuser import registry, render
+    """List users kubeuser manages: groups, status, expiry, days left, bindings (-o wide: more)."""
+    from kubeuser import durations, registry, render
     from kubeuser.connect import connected
+    from kubeuser.errors import ExitCode, UsageError
     from kubeuser.workflows import users as wf
 
-    fmt = check_output(output)
+    wide = output.lower() == "wide"
+    if not wide and output.lower() not in render.OUTPUT_FORMATS:
+        raise UsageError(f"unknown output format {output!r}", hint="use -o text, -o wide, -o json or -o yaml")
+    fmt = "text" if wide else check_output(output)
+    window = durations.parse_window(expiring, "--expiring") if expiring is not None else None
     with connected(kubeconfig, context) as (_target, gw):
         reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
         records = reg.list()
@@ -40,32 +67,47 @@ def list_(
         render.ConsoleReporter().warn(problem)
     for rec in records:
         rec.bindings = existing.get(rec.user, [])  # what exists, not what the record once said
+    if window is not None:
+        records = wf.expiring(records, window)
     rows = [wf.summary(r) for r in records]
     if fmt != "text":
         render.out(render.dump({"users": rows}, fmt))
-        return
-    from rich.table import Table
+    elif not rows:
+        what = f"no active user's certificate ends within {expiring}" if window is not None else None
+        render.console().print(what or "no users (kubeuser create NAME onboards one)", style=None, markup=False)
+    else:
+        _table(records, rows, wide=wide)
+    if window is not None and rows:
+        raise typer.Exit(int(ExitCode.EXPIRING))
 
-    console = render.console()
-    if not rows:
-        console.print("no users (kubeuser create NAME onboards one)", style=None, markup=False)
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold" if console.is_terminal else None)
-    for col in ("USER", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"):
-        table.add_column(col)
-    for r, rec in zip(rows, records, strict=True):
-        days = r["daysLeft"]
-        style = "red" if days <= 0 else ("yellow" if days <= wf.NEAR_EXPIRY_DAYS else "")
-        status = r["effectiveStatus"]
-        table.add_row(
+
+def _table(records: list[UserRecord], rows: list[dict[str, Any]], *, wide: bool) -> None:
+    from kubeuser import render
+    from kubeuser.workflows import users as wf
+
+    headers = ["USER", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"]
+    if wide:
+        headers += ["SERIAL", "KEY", "DELIVERY", "KEY HOLDER"]
+    cells: list[list[str]] = []
+    styles: list[list[str | None]] = []
+    for rec, r in zip(records, rows, strict=True):
+        days = float(r["daysLeft"])
+        style = "red" if days <= 0 else ("yellow" if days <= wf.NEAR_EXPIRY_DAYS else None)
+        refs = [f"{b.kind}/{b.namespace + '/' if b.namespace else ''}{b.name}" for b in rec.bindings]
+        row = [
             rec.user,
             ",".join(rec.groups) or "-",
-            status,
+            str(r["effectiveStatus"]),
             rec.certificate.not_after,
-            f"[{style}]{days:.1f}[/{style}]" if style and console.is_terminal else f"{days:.1f}",
-            ", ".join(f"{b.kind}/{b.namespace + '/' if b.namespace else ''}{b.name}" for b in rec.bindings) or "-",
-        )
-    console.print(table)
+            f"{days:.1f}",
+            (",".join(refs) or "-") if wide else str(len(refs)),
+        ]
+        if wide:
+            key = f"{rec.key_type} {rec.key_size}" if rec.key_type and rec.key_size else (rec.key_type or "-")
+            row += [rec.certificate.serial, key, rec.delivery or "-", rec.key_holder or "admin"]
+        cells.append(row)
+        styles.append([None, None, None, None, style, None] + [None] * (len(row) - 6))
+    render.table(headers, cells, styles=styles)
 
 
 @app.command()

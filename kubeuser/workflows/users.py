@@ -26,6 +26,17 @@ def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[st
     return d
 
 
+def expiring(
+    records: list[registry.UserRecord], window_seconds: float, now: datetime | None = None
+) -> list[registry.UserRecord]:
+    """``list --expiring``: users not revoked whose current certificate ends within the window from now.
+
+    Already expired ones are included (their users need a renewal just as much); revoked ones are not.
+    """
+    now = now or datetime.now(timezone.utc)
+    return [r for r in records if r.status != "revoked" and days_left(r, now) * 86400 <= window_seconds]
+
+
 def list_users(gw: Gateway, registry_namespace: str) -> list[registry.UserRecord]:
     return registry.Registry(gw, registry_namespace).list()
 
