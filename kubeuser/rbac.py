@@ -327,6 +327,38 @@ def describe(obj: dict[str, Any]) -> str:
     return text
 
 
+def summarize_rules(rules: Sequence[dict[str, Any]], roles: Sequence[str] = (), limit: int = 160) -> str:
+    """One short line for many rules: grouped by verbs, resources counted, the bound roles named.
+
+    ``get,list,watch on 38 resources; create,delete on pods,secrets (ClusterRole view, Role kubeuser:a)``.
+    Up to three resources are named, more are counted; verb groups beyond ``limit`` characters are
+    counted too (``+2 more verb sets``). Every rule is still in ``-o json`` and ``kubeuser show``.
+    """
+    by_verbs: dict[str, list[str]] = {}
+    for r in rules:
+        verbs = ",".join(r.get("verbs") or []) or "-"
+        groups = [g for g in r.get("apiGroups") or [""]] or [""]
+        targets = [f"{res}.{g}" if g else res for res in r.get("resources") or [] for g in groups]
+        targets += list(r.get("nonResourceURLs") or [])
+        if r.get("resourceNames"):
+            targets = [f"{t}[{','.join(r['resourceNames'])}]" for t in targets]
+        seen = by_verbs.setdefault(verbs, [])
+        seen += [t for t in targets if t not in seen]
+    parts = [
+        f"{verbs} on {','.join(targets)}" if len(targets) <= 3 else f"{verbs} on {len(targets)} resources"
+        for verbs, targets in by_verbs.items()
+    ]
+    shown: list[str] = []
+    for i, part in enumerate(parts):
+        if shown and len("; ".join([*shown, part])) > limit:
+            shown.append(f"+{len(parts) - i} more verb set(s)")
+            break
+        shown.append(part)
+    text = "; ".join(shown)
+    named = ", ".join([*roles[:3], f"+{len(roles) - 3} more"] if len(roles) > 3 else roles)
+    return f"{text} ({named})" if named and text else text or named
+
+
 def summarize_rule(rule: dict[str, Any]) -> str:
     verbs = ",".join(rule.get("verbs") or [])
     res = ",".join(rule.get("resources") or rule.get("nonResourceURLs") or [])

@@ -177,6 +177,21 @@ def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str
         render.out(render.yaml_documents(objs))
 
 
+def _access_line(result: object) -> str:
+    """The access in one readable line: verbs grouped, resources counted, roles named (all rules: -o json)."""
+    from kubeuser import rbac
+    from kubeuser.workflows.create import CreateResult
+
+    assert isinstance(result, CreateResult)
+    if not result.access:
+        return f"none in namespace {result.namespace}"
+    if not result.access_rules:  # the grants as recorded (bring your own key): already one short item each
+        return "; ".join(result.access)
+    roles = [f"{o['roleRef']['kind']} {o['roleRef']['name']}" for o in result.rbac_objects if "roleRef" in o]
+    text = rbac.summarize_rules(result.access_rules, list(dict.fromkeys(roles)), limit=110)
+    return f"{text} in namespace {result.namespace}" + (" (-o json lists every rule)" if len(result.access) > 1 else "")
+
+
 def _summary(result: object, *, to_stderr: bool) -> None:
     from rich.markup import escape
 
@@ -198,9 +213,7 @@ def _summary(result: object, *, to_stderr: bool) -> None:
         lines.append(f"kubeconfig  {result.out}")
     if result.key_file:
         lines.append(f"key         {result.key_file} (0600)")
-    lines.append(
-        "access      " + ("; ".join(result.access) if result.access else f"none in namespace {result.namespace}")
-    )
+    lines.append("access      " + _access_line(result))
     if result.removed_grants:
         lines.append("removed     " + "; ".join(result.removed_grants) + " (no longer asked for)")
     for ln in lines:

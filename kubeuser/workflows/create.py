@@ -149,6 +149,7 @@ class CreateResult:
     warnings: list[str]
     removed_grants: list[str] = field(default_factory=list)  # --force: earlier kubeuser objects that were deleted
     earlier_valid: list[registry.CertRecord] = field(default_factory=list)  # --force: still-valid older certificates
+    access_rules: list[dict[str, Any]] = field(default_factory=list)  # the rules behind ``access`` (rules review)
 
     def to_dict(self) -> dict[str, Any]:
         info = self.issued.info
@@ -366,14 +367,16 @@ def create(
 
     # A failing summary is reported, never rolled back.
     access_lines: list[str] = []
+    access_rules: list[dict[str, Any]] = []
     late_warnings: list[str] = []
     if user_gw is None:  # bring your own key: the grants, as recorded (the user's import proves the identity)
         access_lines = access.describe()
     else:
         try:
             with reporter.step("Summarize access") as s:
-                access_lines = [rbac.summarize_rule(r) for r in user_gw.rules_review(p.rbac.namespace)]
-                access_lines = [a for a in access_lines if not _is_default_rule(a)]
+                reviewed = user_gw.rules_review(p.rbac.namespace)
+                access_rules = [r for r in reviewed if not _is_default_rule(rbac.summarize_rule(r))]
+                access_lines = [rbac.summarize_rule(r) for r in access_rules]
                 s.detail = f"{len(access_lines)} rule(s) in namespace {p.rbac.namespace}"
         except KubeuserError as exc:
             late_warnings.append(f"the user was created, but summarizing its access failed: {exc.message}")
@@ -413,6 +416,7 @@ def create(
         warnings=warnings,
         removed_grants=[rbac.describe(o) for o in rbac_plan.delete],
         earlier_valid=earlier,
+        access_rules=access_rules,
     )
 
 

@@ -1,4 +1,5 @@
-"""Issue 14: ``list`` never cuts a value (pipe, file, narrow terminal), ``-o wide``, ``--expiring``.
+"""Issue 14: ``list`` never cuts a value (pipe, file, narrow terminal), ``-o wide``, ``--expiring``, and
+``create``'s access line stays readable.
 
 The subprocess tests run the real CLI with the fake gateway as the cluster, so stdout is a real pipe or
 a real pseudo-terminal, exactly as for a user.
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_gateway import FakeGateway
+from fake_gateway import CLUSTER_ROLES, FakeGateway
 
-from kubeuser import registry
+from kubeuser import rbac, registry
 from kubeuser.errors import ExitCode
 from kubeuser.workflows import users as wf
 
@@ -228,3 +229,44 @@ def test_expiring_refuses_what_is_not_a_window(cli: Any, window: str) -> None:
 def test_an_unknown_output_format_names_wide(cli: Any) -> None:
     code, _, err = cli("list", "-o", "table")
     assert code == ExitCode.USAGE and "-o wide" in err
+
+
+# create's access line -----------------------------------------------------------------------------------
+
+
+def _many_rules() -> list[dict[str, Any]]:
+    read = ["get", "list", "watch"]
+    rules = [{"apiGroups": [""], "resources": [f"things{i}", f"things{i}/status"], "verbs": read} for i in range(19)]
+    return [
+        *rules,
+        {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["*"]},
+        {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["one"], "verbs": ["delete"]},
+    ]
+
+
+def test_summarize_rules_groups_verbs_counts_resources_and_names_roles() -> None:
+    line = rbac.summarize_rules(_many_rules(), ["ClusterRole view", "Role kubeuser:x"])
+    assert line == (
+        "get,list,watch on 38 resources; * on deployments.apps,statefulsets.apps; delete on pods[one] "
+        "(ClusterRole view, Role kubeuser:x)"
+    )
+    many_verb_sets = [{"apiGroups": [""], "resources": ["pods"], "verbs": [f"verb{i}" * 5]} for i in range(40)]
+    short = rbac.summarize_rules(many_verb_sets, [f"Role r{i}" for i in range(9)])
+    assert len(short) <= 200 and short.endswith("more)") and "more verb set(s)" in short
+
+
+def test_create_prints_one_short_access_line_and_json_keeps_every_rule(cli: Any, env: dict[str, Any]) -> None:
+    CLUSTER_ROLES["wide-view"] = _many_rules()
+    try:
+        code, out, _ = cli("create", "x", "--clusterrole", "wide-view", "-n", "dev")
+        assert code == 0
+        (access,) = [ln for ln in out.splitlines() if ln.startswith("access")]
+        assert len(access) <= 200
+        assert "get,list,watch on 38 resources" in access and "(ClusterRole wide-view)" in access
+        assert access.endswith("in namespace dev (-o json lists every rule)")
+        code, out, _ = cli("create", "y", "--clusterrole", "wide-view", "-n", "dev", "-o", "json")
+        assert code == 0
+        listed = json.loads(out)["access"]
+        assert len(listed) == len(_many_rules()) and "get,list,watch things18,things18/status" in listed
+    finally:
+        del CLUSTER_ROLES["wide-view"]
