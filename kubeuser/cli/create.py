@@ -179,7 +179,7 @@ def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str
 
 def _access_line(result: object) -> str:
     """The access in one readable line: verbs grouped, resources counted, roles named (all rules: -o json)."""
-    from kubeuser import rbac
+    from kubeuser import naming, rbac
     from kubeuser.workflows.create import CreateResult
 
     assert isinstance(result, CreateResult)
@@ -187,7 +187,12 @@ def _access_line(result: object) -> str:
         return f"none in namespace {result.namespace}"
     if not result.access_rules:  # the grants as recorded (bring your own key): already one short item each
         return "; ".join(result.access)
-    roles = [f"{o['roleRef']['kind']} {o['roleRef']['name']}" for o in result.rbac_objects if "roleRef" in o]
+    own = naming.rbac_name(result.user)  # the Role kubeuser made from --rule: said as "--rule", not by its long name
+    roles = [
+        "--rule" if ref == {"kind": "Role", "name": own} else f"{ref['kind']} {ref['name']}"
+        for ref in ({"kind": o["roleRef"]["kind"], "name": o["roleRef"]["name"]} for o in result.rbac_objects
+                    if "roleRef" in o)
+    ]  # fmt: skip
     text = rbac.summarize_rules(result.access_rules, list(dict.fromkeys(roles)), limit=110)
     return f"{text} in namespace {result.namespace}" + (" (-o json lists every rule)" if len(result.access) > 1 else "")
 

@@ -258,11 +258,11 @@ def test_summarize_rules_groups_verbs_counts_resources_and_names_roles() -> None
 def test_create_prints_one_short_access_line_and_json_keeps_every_rule(cli: Any, env: dict[str, Any]) -> None:
     CLUSTER_ROLES["wide-view"] = _many_rules()
     try:
-        code, out, _ = cli("create", "x", "--clusterrole", "wide-view", "-n", "dev")
+        code, out, _ = cli("create", "x", "--clusterrole", "wide-view", "-n", "dev", "--rule", "get:secrets")
         assert code == 0
         (access,) = [ln for ln in out.splitlines() if ln.startswith("access")]
         assert len(access) <= 200
-        assert "get,list,watch on 38 resources" in access and "(ClusterRole wide-view)" in access
+        assert "get,list,watch on 38 resources" in access and "(--rule, ClusterRole wide-view)" in access
         assert access.endswith("in namespace dev (-o json lists every rule)")
         code, out, _ = cli("create", "y", "--clusterrole", "wide-view", "-n", "dev", "-o", "json")
         assert code == 0
