@@ -61,7 +61,7 @@ def test_dry_run_touches_nothing(cli: Any, env: dict[str, Any]) -> None:
         (["create", "x", "--out", "-", "-o", "json"], ExitCode.USAGE, "stdout"),
         (["show", "ghost"], ExitCode.NOT_FOUND, "ghost"),
         (["revoke", "ghost"], ExitCode.NOT_FOUND, "ghost"),
-        (["create"], ExitCode.USAGE, "Missing argument"),
+        (["create"], ExitCode.USAGE, "missing argument"),
     ],
 )
 def test_errors_are_one_line_with_hint_and_code(cli: Any, args: list[str], code: int, needle: str) -> None:
