@@ -23,7 +23,10 @@ def _safe(text: str) -> str:
 
 
 def _debug(argv: list[str]) -> bool:
-    return "--debug" in argv or "--traceback" in argv or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
+    """``--debug``/``--traceback`` among kubeuser's own arguments (those before ``--``: what follows is
+    ``run``'s CMD and its arguments), or ``$KUBEUSER_DEBUG``."""
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    return "--debug" in own or "--traceback" in own or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
 
 
 def usage_error(exc: Any, args: list[str]) -> Any:
