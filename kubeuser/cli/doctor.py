@@ -63,7 +63,7 @@ def doctor(
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
     from kubeuser import durations, render
-    from kubeuser.errors import CheckFailedError
+    from kubeuser.errors import CheckFailedError, KubeconfigError
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
@@ -85,6 +85,10 @@ def doctor(
             tail = "NOT authenticated"
         tail += _counts(report.checks)
         _table("kubeuser doctor", head, report.checks, tail)
+    for cid in ("kubeconfig", "context"):  # no identity to check: the same error as every other command's
+        c = report.check(cid)
+        if c.status == "fail":
+            raise KubeconfigError(c.detail, hint=c.fix)
     if not report.authenticated:
         auth = report.check("authentication")
         first = auth if auth.status == "fail" else (report.failures[0] if report.failures else None)
