@@ -1,4 +1,6 @@
-"""Durations: ``10m`` / ``2h`` / ``30d`` / ``1h30m`` ⇄ seconds, with the API's 600 s floor."""
+"""Durations: ``10m`` / ``2h`` / ``30d`` / ``1h30m`` ⇄ seconds: one grammar for every duration option
+(``--ttl``, ``--max-ttl``, ``--renew-before``, ``--min-age``, ``ttl:`` in users files), each caller passing
+its minimum (the API's 600 s floor by default); and :func:`timeout` for plain seconds (``--timeout``)."""
 
 from __future__ import annotations
 
@@ -13,20 +15,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)([smhdw])")
 
 
-def parse(text: str) -> int:
-    """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds."""
-    return check(_seconds(text), _shown(text))
-
-
-def parse_window(text: str, flag: str) -> int:
-    """A look-ahead window such as ``list --expiring 7d``: like :func:`parse`, without the certificate bounds."""
-    seconds = _seconds(text)
-    if seconds > MAX_SECONDS:
-        raise UsageError(f"{flag}: duration {_shown(text)} is longer than 10 years", hint="use a shorter duration")
-    return seconds
-
-
-def _seconds(text: str) -> int:
+def parse(text: str, *, minimum: int = MIN_SECONDS) -> int:
+    """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds, but a
+    number without a unit after one with (``1h30``) is refused. UsageError below *minimum* or above 10 years."""
     t = text.strip().lower()
     shown = _shown(text)
     if len(t) > 40:
@@ -46,7 +37,16 @@ def _seconds(text: str) -> int:
                 f"cannot read duration {shown!r}",
                 hint="use a number with a unit: 10m, 2h, 7d, 1h30m (units s, m, h, d, w)",
             )
-    return seconds
+    return check(seconds, shown, minimum=minimum)
+
+
+def parse_window(text: str, flag: str) -> int:
+    """A look-ahead window such as ``list --expiring 7d``: any duration from 0 up to 10 years."""
+    try:
+        return parse(text, minimum=0)
+    except UsageError as exc:
+        exc.message = f"{flag}: {exc.message}"
+        raise
 
 
 def _shown(text: str) -> str:
@@ -55,13 +55,15 @@ def _shown(text: str) -> str:
     return s if len(s) <= 40 else s[:40] + "…"
 
 
-def check(seconds: int, shown: str | None = None) -> int:
+def check(seconds: int, shown: str | None = None, *, minimum: int = MIN_SECONDS) -> int:
     shown = shown if shown is not None else format(seconds)
-    if seconds < MIN_SECONDS:
-        raise UsageError(
-            f"duration {shown} is shorter than the 10-minute minimum Kubernetes accepts",
-            hint="use --ttl 10m or longer",
-        )
+    if seconds < minimum:
+        if minimum == MIN_SECONDS:
+            raise UsageError(
+                f"duration {shown} is shorter than the 10-minute minimum Kubernetes accepts",
+                hint="use --ttl 10m or longer",
+            )
+        raise UsageError(f"duration {shown} is shorter than {format(minimum)}", hint=f"use {format(minimum)} or longer")
     if seconds > MAX_SECONDS:
         raise UsageError(f"duration {shown} is longer than 10 years", hint="use a shorter duration")
     return seconds
@@ -71,6 +73,25 @@ def from_days(days: int) -> int:
     if days <= 0:
         raise UsageError(f"--days must be positive, got {days}", hint="e.g. --days 30")
     return check(days * 86400, f"{days}d")
+
+
+MAX_TIMEOUT = 86400.0  # a day: no wait kubeuser does (signer, probe, lock) needs more
+
+
+def timeout(value: float, flag: str, *, zero: bool = False) -> float:
+    """*value* if it is a usable number of seconds to wait: finite, positive (or 0 when *zero* allows it),
+    at most a day; else UsageError (exit 2) naming *flag*. NaN, inf and negatives never pass."""
+    import math
+
+    low_ok = value >= 0 if zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= MAX_TIMEOUT):
+        shown = f"{value:g}"
+        what = "0 or more" if zero else "more than 0"
+        raise UsageError(
+            f"{flag} must be a number of seconds, {what} and at most {int(MAX_TIMEOUT)}, not {shown}",
+            hint=f"e.g. {flag} 30",
+        )
+    return value
 
 
 def format(seconds: float) -> str:

@@ -299,13 +299,13 @@ def lock_timeout() -> float:
     raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
     if not raw:
         return DEFAULT_LOCK_TIMEOUT
+    from kubeuser import durations
+
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise UsageError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw!r}", hint="e.g. 10")
-    return value
+        raise UsageError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw!r}", hint="e.g. 10") from None
+    return durations.timeout(value, LOCK_TIMEOUT_ENV, zero=True)  # 0: do not wait
 
 
 def lock_paths(path: Path | str) -> list[Path]:

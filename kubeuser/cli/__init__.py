@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main", "stdout_gone"]
 
@@ -23,7 +23,39 @@ def _safe(text: str) -> str:
 
 
 def _debug(argv: list[str]) -> bool:
-    return "--debug" in argv or "--traceback" in argv or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
+    """``--debug``/``--traceback`` among kubeuser's own arguments (those before ``--``: what follows is
+    ``run``'s CMD and its arguments), or ``$KUBEUSER_DEBUG``."""
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    return "--debug" in own or "--traceback" in own or os.environ.get("KUBEUSER_DEBUG", "") not in ("", "0")
+
+
+def usage_error(exc: Any, args: list[str]) -> Any:
+    """click's own usage error (bad value, unknown option, missing argument, …) as a kubeuser
+    :class:`~kubeuser.errors.UsageError`: one ``error:`` line, a ``hint:`` naming the command's ``--help``
+    (and click's "did you mean" suggestion), exit 2."""
+    from kubeuser.cli.commands import BY_NAME
+    from kubeuser.errors import UsageError
+
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        command = ctx.command_path
+    else:  # click raises "option requires an argument" without a context: the root takes no valued options
+        named = next((a for a in args if not a.startswith("-")), None)
+        command = f"{prog_name()} {named}" if named in BY_NAME else prog_name()
+    possibilities = getattr(exc, "possibilities", None)
+    message = exc.message if possibilities else exc.format_message()
+    suggestion = ""
+    head, sep, tail = message.partition(". Did you mean ")  # typer's suggestion for an unknown command
+    if sep:
+        message, suggestion = head, "did you mean " + tail.rstrip("?").strip()
+    elif possibilities:
+        names = sorted(possibilities)
+        suggestion = f"did you mean {names[0]}" if len(names) == 1 else "did you mean one of " + ", ".join(names)
+    message = " ".join(message.split()).rstrip(".")
+    if message[:2].istitle():  # "Missing argument 'NAME'" → "missing argument 'NAME'"; keep "NAME …" as is
+        message = message[0].lower() + message[1:]
+    see = f"see `{command} --help`"
+    return UsageError(message, hint=f"{suggestion}? {see}" if suggestion else see)
 
 
 def prog_name() -> str:
@@ -88,13 +120,28 @@ def _main(argv: list[str] | None) -> None:
     from kubeuser.errors import ExitCode, KubeuserError
 
     try:  # typer ≥ 0.20 vendors click
-        from typer._click.exceptions import ClickException  # type: ignore[import-not-found,unused-ignore]
+        from typer._click.exceptions import (  # type: ignore[import-not-found,unused-ignore]
+            ClickException,
+            NoArgsIsHelpError,
+        )
+        from typer._click.exceptions import UsageError as ClickUsageError  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
+        from click.exceptions import (  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
+            ClickException,
+            NoArgsIsHelpError,
+        )
+        from click.exceptions import (  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
+            UsageError as ClickUsageError,
+        )
 
     debug = _debug(args)
     try:
-        rv = app(args=args, prog_name=prog, standalone_mode=False)
+        try:
+            rv = app(args=args, prog_name=prog, standalone_mode=False)
+        except NoArgsIsHelpError:
+            raise  # `kubeuser` alone: the help, as click shows it
+        except ClickUsageError as exc:
+            raise usage_error(exc, args) from None
         code = int(rv) if isinstance(rv, int) else 0
         if code == ExitCode.INTERRUPTED:  # typer reports Ctrl-C as a returned 130, not as an exception
             sys.stderr.write("interrupted\n")
@@ -107,8 +154,13 @@ def _main(argv: list[str] | None) -> None:
             traceback.print_exc()
         render.error(exc)
         code = int(exc.exit_code)
-    except ClickException as exc:
+    except NoArgsIsHelpError as exc:
         exc.show()
+        code = int(exc.exit_code)
+    except ClickException as exc:  # not a usage error (a FILE argument click could not open): one line too
+        from kubeuser import render
+
+        render.error(KubeuserError(" ".join(exc.format_message().split())))
         code = int(exc.exit_code)
     except typer.Exit as exc:
         code = int(exc.exit_code)

@@ -86,7 +86,7 @@ def apply(
     debug: DebugOpt = False,
 ) -> None:
     """Create, renew, update and (with --prune) revoke users so the cluster matches a users file."""
-    from kubeuser import render, usersfile
+    from kubeuser import durations, render, usersfile
     from kubeuser.workflows import apply as wf
 
     fmt = check_output(output)
@@ -97,7 +97,7 @@ def apply(
         force_out=force_out,
         dry_run=dry_run,
         parallel=parallel,
-        timeout=timeout,
+        timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
         allow_missing_roles=allow_missing_roles,
         max_prune=max_prune,
@@ -129,10 +129,8 @@ def _renew_before(text: str) -> int:
     from kubeuser import durations
     from kubeuser.errors import UsageError
 
-    if text.strip() in ("0", "0s", "0m", "0h", "0d"):
-        return 0
     try:
-        return durations.parse(text)
+        return durations.parse(text, minimum=0)
     except UsageError as exc:
         raise UsageError(
             f"--renew-before: {exc.message}", hint="e.g. --renew-before 7d, or 0 for expired only"

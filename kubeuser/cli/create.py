@@ -127,7 +127,7 @@ def create(
         set_current=set_current,
         allow_system_names=allow_system_names,
         force=force,
-        timeout=timeout,
+        timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
     )
     if csr is not None:

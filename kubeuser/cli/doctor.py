@@ -62,13 +62,12 @@ def doctor(
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
-    from kubeuser import render
-    from kubeuser.errors import CheckFailedError, UsageError
+    from kubeuser import durations, render
+    from kubeuser.errors import CheckFailedError, KubeconfigError
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
-    if timeout <= 0:
-        raise UsageError("--timeout must be positive", hint="e.g. --timeout 3")
+    durations.timeout(timeout, "--timeout")
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
         report = wf.run(opts)
@@ -86,6 +85,10 @@ def doctor(
             tail = "NOT authenticated"
         tail += _counts(report.checks)
         _table("kubeuser doctor", head, report.checks, tail)
+    for cid in ("kubeconfig", "context"):  # no identity to check: the same error as every other command's
+        c = report.check(cid)
+        if c.status == "fail":
+            raise KubeconfigError(c.detail, hint=c.fix)
     if not report.authenticated:
         auth = report.check("authentication")
         first = auth if auth.status == "fail" else (report.failures[0] if report.failures else None)
@@ -108,14 +111,13 @@ def preflight(
     debug: DebugOpt = False,
 ) -> None:
     """Before onboarding: may this admin create and approve CSRs and RBAC here, and does the signer issue?"""
-    from kubeuser import pki, registry, render
+    from kubeuser import durations, pki, registry, render
     from kubeuser.connect import connected
-    from kubeuser.errors import CheckFailedError, KubeuserError, UsageError
+    from kubeuser.errors import CheckFailedError, KubeuserError
     from kubeuser.workflows import preflight as wf
 
     fmt = check_output(output)
-    if timeout <= 0:
-        raise UsageError("--timeout must be positive", hint="e.g. --timeout 30")
+    durations.timeout(timeout, "--timeout")
     reg_ns = registry.namespace_from(registry_namespace)
     with connected(kubeconfig, context) as (target, gw):
         cert_cn = None

@@ -78,7 +78,7 @@ def renew(
         key_size=key_size,
         out=out,
         force=force,
-        timeout=timeout,
+        timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
     )
     if csr is not None:

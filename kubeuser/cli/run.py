@@ -84,7 +84,7 @@ def run(
         allow_missing_roles=allow_missing_roles,
         key_type=key_type.lower(),
         key_size=key_size,
-        timeout=timeout,
+        timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
         write_key_files=False,
     )

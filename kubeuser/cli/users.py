@@ -62,6 +62,8 @@ def list_(
     with connected(kubeconfig, context) as (_target, gw):
         reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
         records = reg.list()
+        if not records and reg.namespace != registry.DEFAULT_NAMESPACE:
+            wf.require_registry_namespace(gw, reg.namespace)  # a chosen registry that is not there: say so
         existing = wf.existing_objects(gw, records, reg.namespace)
     for problem in reg.unreadable:
         render.ConsoleReporter().warn(problem)

@@ -25,7 +25,6 @@ leaves young objects alone, and before deleting, each user's record is read once
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,22 +39,15 @@ from kubeuser.progress import Reporter
 RBAC_KINDS = ("ClusterRoleBinding", "RoleBinding", "Role")
 CSR_KIND = "CertificateSigningRequest"
 
-_AGE = re.compile(r"(\d+)([smhdw]?)")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
 
 def parse_age(text: str) -> int:
-    """``0``, ``90s``, ``10m``, ``1h30m`` → seconds (0 allowed, unlike certificate lifetimes)."""
-    t = text.strip().lower()
-    pos, total = 0, 0
-    for m in _AGE.finditer(t):
-        if m.start() != pos or (m.group(2) == "" and m.end() != len(t)):
-            break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not t or pos != len(t):
-        raise UsageError(f"cannot read age {text[:40]!r}", hint="use a duration such as 0, 90s, 10m or 1h")
-    return total
+    """``0``, ``90s``, ``10m``, ``1h30m`` → seconds: :func:`kubeuser.durations.parse` with no minimum."""
+    from kubeuser import durations
+
+    try:
+        return durations.parse(text, minimum=0)
+    except UsageError as exc:
+        raise UsageError(f"--min-age: {exc.message}", hint="use a duration such as 0, 90s, 10m or 1h") from None
 
 
 @dataclass

@@ -237,6 +237,10 @@ def create(
             preflight(gw, p, reg.namespace, access)
             s.detail = "may create and approve CSRs" + (", RBAC" if not access.empty else "")
     missing_ns = [n.namespace for n in access.namespaces if gw.get_object("Namespace", n.namespace) is None]
+    granted = {n.namespace for n in access.namespaces}
+    # …and the context's namespace, without grants in it: a context pointing nowhere is as wrong as a Role nowhere
+    if not missing_ns and p.rbac.namespace not in granted and gw.get_object("Namespace", p.rbac.namespace) is None:
+        missing_ns = [p.rbac.namespace]
     if missing_ns:
         raise NotFoundError(
             f"namespace {missing_ns[0]!r} does not exist",

@@ -8,7 +8,7 @@ up; during setup the signal interrupts creation (which rolls back what it made).
 during cleanup are noted and ignored so cleanup completes.
 
 The exit code is CMD's (128+N if a signal N killed it); 127 if CMD was not found, 126 if it could
-not be executed.
+not be executed: both are checked before the user is created (and again when CMD starts).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -154,6 +154,7 @@ def run(
         delivery=registry.DELIVERY_EPHEMERAL,
     )
     p = createwf.plan(copts, target.namespace)  # validates everything before anything is made
+    check_command(opts.command, os.environ if env is None else env)  # …and so is CMD: no user for nothing
     user = p.user
     result = RunResult(user=user, exit_code=0)
     guard = SignalGuard(reporter)
@@ -231,6 +232,21 @@ def run(
     if pending is not None:
         raise pending
     return result
+
+
+def check_command(command: Sequence[str], env: Mapping[str, str]) -> None:
+    """CommandError unless CMD would start: a bare name must be an executable on the child's PATH (127),
+    a path must exist (127) and be an executable file (126). Checked before a user is created."""
+    prog = command[0]
+    hint = "nothing was created; give an executable on PATH or a path to one"
+    if os.sep not in prog:
+        if not prog or shutil.which(prog, path=os.pathsep.join(os.get_exec_path(dict(env)))) is None:
+            raise CommandError(f"command not found: {prog}", NOT_FOUND, hint=hint)
+        return
+    if not os.path.exists(prog):
+        raise CommandError(f"command not found: {prog}", NOT_FOUND, hint=hint)
+    if os.path.isdir(prog) or not os.access(prog, os.X_OK):
+        raise CommandError(f"command not executable: {prog}", NOT_EXECUTABLE, hint=hint)
 
 
 def _cleanup_user(

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kubeuser import access, naming, ownership, registry
-from kubeuser.errors import NotFoundError
+from kubeuser.errors import ForbiddenError, NotFoundError
 from kubeuser.gateway import Gateway
 
 NEAR_EXPIRY_DAYS = 7
@@ -39,6 +39,20 @@ def expiring(
 
 def list_users(gw: Gateway, registry_namespace: str) -> list[registry.UserRecord]:
     return registry.Registry(gw, registry_namespace).list()
+
+
+def require_registry_namespace(gw: Gateway, registry_namespace: str) -> None:
+    """NotFoundError (exit 10) if the registry namespace does not exist; an admin who may not read
+    namespaces is not stopped (the empty list stands)."""
+    try:
+        found = gw.get_object("Namespace", registry_namespace)
+    except ForbiddenError:
+        return
+    if found is None:
+        raise NotFoundError(
+            f"registry namespace {registry_namespace!r} does not exist",
+            hint="check --registry-namespace / $KUBEUSER_REGISTRY_NAMESPACE (kubeuser creates it with the first user)",
+        )
 
 
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")

@@ -259,3 +259,29 @@ def test_no_private_key_in_any_output() -> None:
     assert OUTPUTS, "no kubeuser runs were recorded"
     for text in OUTPUTS:
         assert "PRIVATE KEY" not in text
+
+
+def test_missing_namespace_creates_nothing_with_or_without_grants(control_plane: Any) -> None:
+    for grants in ([], ["--rule", "get:pods"]):
+        name = uname("nons")
+        before = home_kubeconfig().read_bytes()
+        proc = kubeuser("create", name, "-n", "nosuchns-kubeuser", *grants)
+        assert proc.returncode == 10, proc.stderr
+        assert [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")] == [
+            "error: namespace 'nosuchns-kubeuser' does not exist"
+        ]
+        assert proc.stdout == "" and home_kubeconfig().read_bytes() == before  # no context pointing nowhere
+        assert control_plane.kubectl("get", "csr", "-l", f"kubeuser.io/user={name}", "-o", "name").stdout.strip() == ""
+        assert name not in control_plane.kubectl("get", "csr", "-o", "name").stdout
+        res = control_plane.kubectl("get", "configmap", f"user-{name}", "-n", "kubeuser-system", check=False)
+        assert res.returncode != 0 and "NotFound" in res.stderr
+        res = control_plane.kubectl("get", "namespace", "nosuchns-kubeuser", check=False)
+        assert res.returncode != 0 and "NotFound" in res.stderr
+
+
+def test_list_in_a_missing_registry_namespace_is_not_found(control_plane: Any) -> None:
+    proc = kubeuser("list", "--registry-namespace", "nosuch-kubeuser")
+    assert proc.returncode == 10 and proc.stdout == "", proc.stderr
+    assert proc.stderr.splitlines()[0] == "error: registry namespace 'nosuch-kubeuser' does not exist"
+    proc = kubeuser("list", "--registry-namespace", "default")  # exists, holds no user records
+    assert proc.returncode == 0 and proc.stdout.startswith("no users"), proc.stderr

@@ -61,6 +61,16 @@ def test_run_failing_command_exit_code_and_cleanup(control_plane: Any, namespace
     assert_gone(control_plane, name, namespace)
 
 
+def assert_never_made(control_plane: Any, name: str, namespace: str) -> None:
+    """As admin: no Role/RoleBinding, no CSR and no registry record of the user ever existed."""
+    for kind, ns in (("role", namespace), ("rolebinding", namespace), ("configmap", REG)):
+        obj = f"user-{name}" if kind == "configmap" else f"kubeuser:{name}"
+        res = control_plane.kubectl("get", kind, obj, "-n", ns, check=False)
+        assert res.returncode != 0 and "NotFound" in res.stderr, res.stdout
+    assert control_plane.kubectl("get", "csr", "-l", f"kubeuser.io/user={name}", "-o", "name").stdout.strip() == ""
+    assert name not in control_plane.kubectl("get", "csr", "-o", "name").stdout
+
+
 def test_run_command_not_found(control_plane: Any, namespace: str) -> None:
     name = uname()
     proc = kubeuser("run", name, "--rule", "get:pods", "-n", namespace, "--", "no-such-command-kubeuser")
@@ -68,6 +78,31 @@ def test_run_command_not_found(control_plane: Any, namespace: str) -> None:
     assert [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")] == [
         "error: command not found: no-such-command-kubeuser"
     ]
+    assert "Approve" not in proc.stderr  # no step ran
+    assert_never_made(control_plane, name, namespace)
+
+
+def test_run_command_path_missing_or_not_executable(control_plane: Any, namespace: str, tmp_path: Path) -> None:
+    script = tmp_path / "deploy.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+    for cmd, code in (("/nonexistent/cmd", 127), (str(script), 126)):
+        name = uname()
+        proc = kubeuser("run", name, "--rule", "get:pods", "-n", namespace, "--", cmd)
+        assert proc.returncode == code, proc.stderr
+        assert [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")] == [
+            f"error: command {'not found' if code == 127 else 'not executable'}: {cmd}"
+        ]
+        assert_never_made(control_plane, name, namespace)
+
+
+def test_run_passes_debug_after_double_dash_to_the_command(control_plane: Any, namespace: str) -> None:
+    name = uname()
+    code = "import sys; print(sys.argv[1:])"
+    proc = kubeuser("run", name, "--rule", "get:pods", "-n", namespace, "--", sys.executable, "-c", code,
+                    "--debug", "--traceback")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['--debug', '--traceback']"
     assert_gone(control_plane, name, namespace)
 
 

@@ -747,7 +747,7 @@ def test_cleanup_min_age_and_bad_age(cli: Any, armed: dict[str, Any]) -> None:
     code, out, _ = cli("cleanup", "--delete", "--min-age", "0")
     assert code == 0 and "kubeuser-young" not in gw.csrs and "[deleted]" in out
     code, _, err = cli("cleanup", "--min-age", "soon")
-    assert code == 2 and err.startswith("error: cannot read age 'soon'")
+    assert code == 2 and err.startswith("error: --min-age: cannot read duration 'soon'")
     assert cleanupwf.parse_age("1h30m") == 5400 and cleanupwf.parse_age("0") == 0 and cleanupwf.parse_age("90") == 90
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def test_dry_run_touches_nothing(cli: Any, env: dict[str, Any]) -> None:
         (["create", "x", "--out", "-", "-o", "json"], ExitCode.USAGE, "stdout"),
         (["show", "ghost"], ExitCode.NOT_FOUND, "ghost"),
         (["revoke", "ghost"], ExitCode.NOT_FOUND, "ghost"),
-        (["create"], ExitCode.USAGE, "Missing argument"),
+        (["create"], ExitCode.USAGE, "missing argument"),
     ],
 )
 def test_errors_are_one_line_with_hint_and_code(cli: Any, args: list[str], code: int, needle: str) -> None:
@@ -109,3 +110,33 @@ def test_lifecycle_through_cli(cli: Any, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["previousSerial"] != json.loads(out)["serial"]
     code, out, _ = cli("revoke", "judy")
     assert code == 0 and "still AUTHENTICATES until" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "debug"),
+    [
+        (["create", "x", "--debug"], True),
+        (["create", "x", "--traceback"], True),
+        (["run", "x", "--debug", "--", "env"], True),
+        (["run", "x", "--", "prog", "--debug"], False),
+        (["run", "x", "--", "prog", "--traceback"], False),
+        (["run", "x", "--", "prog", "--", "--debug"], False),
+        (["create", "x"], False),
+    ],
+)
+def test_debug_flag_is_read_only_before_double_dash(
+    argv: list[str], debug: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubeuser.cli import _debug
+
+    monkeypatch.delenv("KUBEUSER_DEBUG", raising=False)
+    assert _debug(argv) is debug
+
+
+def test_run_cmd_debug_is_not_kubeusers(cli: Any, env: dict[str, Any]) -> None:
+    env["gw"].fail["create_csr"] = RuntimeError("boom")
+    code, _, err = cli("run", "ivan", "--", sys.executable, "-c", "pass", "--debug")
+    assert code == ExitCode.ERROR and "internal error: RuntimeError: boom" in err and "Traceback" not in err
+    env["gw"].fail["create_csr"] = RuntimeError("boom")
+    code, _, err = cli("run", "ivan", "--debug", "--", sys.executable, "-c", "pass")
+    assert code == ExitCode.ERROR and "Traceback" in err

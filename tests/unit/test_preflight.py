@@ -325,7 +325,7 @@ def test_cli_yaml_with_flags(admin_kc: tuple[Path, FakeGateway], capsys: pytest.
 
 def test_cli_rejects_a_non_positive_timeout(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "preflight", "--timeout", "0")
-    assert code == int(ExitCode.USAGE) and "--timeout must be positive" in err
+    assert code == int(ExitCode.USAGE) and "--timeout must be a number of seconds, more than 0" in err
 
 
 def test_preflight_never_raises_kubeuser_errors() -> None:

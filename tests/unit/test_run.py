@@ -111,21 +111,44 @@ def test_run_command_killed_by_a_signal(env: dict[str, Any], child: Any) -> None
     assert_cleaned_up(env)
 
 
+def assert_nothing_made(env: dict[str, Any], made_dirs: list[str], name: str = "ci") -> None:
+    gw: FakeGateway = env["gw"]
+    assert made_dirs == [] and sum(gw.calls.values()) == 0  # no temp dir, not one API call
+    assert registry.Registry(gw, REG).get(name) is None and gw.csrs == {}
+
+
 def test_run_command_not_found(env: dict[str, Any], made_dirs: list[str]) -> None:
     with pytest.raises(wf.CommandError) as ei:
         do_run(env, ["definitely-not-a-command-kubeuser"])
-    assert len(made_dirs) == 1 and not Path(made_dirs[0]).exists()
     assert ei.value.returncode == 127 and "command not found: definitely-not-a-command-kubeuser" in str(ei.value)
-    assert_cleaned_up(env)
+    assert_nothing_made(env, made_dirs)
 
 
-def test_run_command_not_executable(env: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "code"), [("missing", 127), ("no-x-bit", 126), ("directory", 126)])
+def test_run_command_path_checked_first(
+    env: dict[str, Any], made_dirs: list[str], tmp_path: Path, kind: str, code: int
+) -> None:
     script = tmp_path / "script.sh"
-    script.write_text("#!/bin/sh\nexit 0\n")
-    script.chmod(0o600)
+    if kind == "no-x-bit":
+        script.write_text("#!/bin/sh\nexit 0\n")
+        script.chmod(0o600)  # no x bit: not even root may execute it
+    elif kind == "directory":
+        script.mkdir()
     with pytest.raises(wf.CommandError) as ei:
         do_run(env, [str(script)])
-    assert ei.value.returncode == 126  # no x bit: not even root may execute it
+    assert ei.value.returncode == code and str(script) in str(ei.value)
+    assert_nothing_made(env, made_dirs)
+
+
+def test_run_command_gone_after_the_check_is_still_cleaned_up(
+    env: dict[str, Any], made_dirs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CMD may vanish between the check and its start: the user made meanwhile is revoked."""
+    monkeypatch.setattr(wf, "check_command", lambda command, env: None)
+    with pytest.raises(wf.CommandError) as ei:
+        do_run(env, ["definitely-not-a-command-kubeuser"])
+    assert ei.value.returncode == 127
+    assert len(made_dirs) == 1 and not Path(made_dirs[0]).exists()
     assert_cleaned_up(env)
 
 
@@ -236,10 +259,12 @@ def test_cli_stdout_is_the_commands_and_exit_code_passes_through(cli: Any, env: 
 def test_cli_not_found_is_127_with_one_error_line(cli: Any, env: dict[str, Any]) -> None:
     code, out, err = cli("run", "ci", "--", "no-such-command-kubeuser", "arg")
     assert code == 127 and out == ""
-    assert [ln for ln in err.splitlines() if ln.startswith(("error:", "hint:"))] == [
-        "error: command not found: no-such-command-kubeuser"
+    assert err.splitlines() == [
+        "error: command not found: no-such-command-kubeuser",
+        "hint: nothing was created; give an executable on PATH or a path to one",
     ]
-    assert_cleaned_up(env)
+    gw: FakeGateway = env["gw"]
+    assert sum(gw.calls.values()) == 0 and registry.Registry(gw, REG).get("ci") is None
 
 
 @pytest.mark.parametrize(
