@@ -434,60 +434,32 @@ class K8sGateway:
         return result
 
     def approve_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]:
-        hint = (
-            "approving needs `update` on certificatesigningrequests/approval and `approve` on "
-            f"signers (certificates.k8s.io) with resourceName {SIGNER}"
-        )
-        for _ in range(5):
-            csr = self.get_csr(name)
-            if csr is None:
-                raise NotFoundError(f"approving CSR {name}: it no longer exists")
-            status = csr.setdefault("status", {})
-            conds = status.setdefault("conditions", []) or []
-            if any(c.get("type") == "Approved" for c in conds):
-                return csr
-            conds.append(
-                {
-                    "type": "Approved",
-                    "status": "True",
-                    "reason": reason,
-                    "message": message,
-                    "lastUpdateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }
-            )
-            status["conditions"] = conds
-            try:
-                result: dict[str, Any] = self.request(
-                    "PUT",
-                    _path("CertificateSigningRequest", name) + "/approval",
-                    f"approving CSR {name}",
-                    body=csr,
-                    forbidden_hint=hint,
-                )
-                return result
-            except ConflictError:
-                continue  # modified meanwhile (e.g. the signer): re-read and retry
-        raise ConflictError(f"approving CSR {name}: it kept changing under us", hint="retry the command")
+        return self._decide_csr(name, "Approved", reason=reason, message=message)
 
     def deny_csr(self, name: str, *, reason: str, message: str) -> dict[str, Any]:
         """Add a Denied condition through the /approval subresource (as ``kubectl certificate deny``)."""
+        return self._decide_csr(name, "Denied", reason=reason, message=message)
+
+    def _decide_csr(self, name: str, decision: str, *, reason: str, message: str) -> dict[str, Any]:
+        """Add an Approved or Denied condition through /approval; re-read and retry when the CSR changed meanwhile."""
+        doing = "approving" if decision == "Approved" else "denying"
         hint = (
-            "denying needs `update` on certificatesigningrequests/approval and `approve` on "
+            f"{doing} needs `update` on certificatesigningrequests/approval and `approve` on "
             f"signers (certificates.k8s.io) with resourceName {SIGNER}"
         )
         for _ in range(5):
             csr = self.get_csr(name)
             if csr is None:
-                raise NotFoundError(f"denying CSR {name}: it no longer exists")
+                raise NotFoundError(f"{doing} CSR {name}: it no longer exists")
             status = csr.setdefault("status", {})
             conds = status.setdefault("conditions", []) or []
-            if any(c.get("type") == "Denied" for c in conds):
+            if any(c.get("type") == decision for c in conds):
                 return csr
-            if any(c.get("type") == "Approved" for c in conds):
+            if decision == "Denied" and any(c.get("type") == "Approved" for c in conds):
                 raise ConflictError(f"denying CSR {name}: it was approved meanwhile", hint=f"kubectl get csr {name}")
             conds.append(
                 {
-                    "type": "Denied",
+                    "type": decision,
                     "status": "True",
                     "reason": reason,
                     "message": message,
@@ -499,14 +471,14 @@ class K8sGateway:
                 result: dict[str, Any] = self.request(
                     "PUT",
                     _path("CertificateSigningRequest", name) + "/approval",
-                    f"denying CSR {name}",
+                    f"{doing} CSR {name}",
                     body=csr,
                     forbidden_hint=hint,
                 )
                 return result
             except ConflictError:
-                continue  # modified meanwhile: re-read and retry
-        raise ConflictError(f"denying CSR {name}: it kept changing under us", hint="retry the command")
+                continue  # modified meanwhile (e.g. by the signer): re-read and retry
+        raise ConflictError(f"{doing} CSR {name}: it kept changing under us", hint="retry the command")
 
     def wait_for_certificate(self, name: str, timeout: float) -> bytes:
         """Wait (with a watch, not polling) until the CSR carries a certificate."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 OUTPUTS: list[str] = []  # every stdout/stderr of the run, scanned for private keys at the end
@@ -40,3 +41,12 @@ def cluster_name(kubeconfig: Path) -> str:
     current = doc["current-context"]
     ctx = next(c for c in doc["contexts"] if c["name"] == current)
     return str(ctx["context"]["cluster"])
+
+
+def uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def uname(prefix: str) -> str:
+    """A user name no other test uses: tests pass alone and in any order."""
+    return f"{prefix}-{uid()}"

@@ -210,3 +210,14 @@ def namespace(control_plane: ControlPlane) -> Iterator[str]:
         yield name
     finally:
         control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.fixture
+def registry_ns(control_plane: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This test's own registry namespace (kubeuser creates it), for every kubeuser command of the test."""
+    name = f"reg-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("KUBEUSER_REGISTRY_NAMESPACE", name)
+    try:
+        yield name
+    finally:
+        control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)

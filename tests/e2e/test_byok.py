@@ -13,8 +13,6 @@ import base64
 import json
 import stat
 import subprocess
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from kubeuser_runner import kubeuser, ok
+from kubeuser_runner import kubeuser, ok, uname
 
 if TYPE_CHECKING:
     from e2e.conftest import ControlPlane as Cluster
@@ -34,25 +32,6 @@ if TYPE_CHECKING:
 PRIVATE = "PRIVATE KEY"
 
 # --------------------------------------------------------------------------- helpers
-
-
-def uid() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-def uname(prefix: str) -> str:
-    return f"{prefix}-{uid()}"
-
-
-@pytest.fixture
-def registry_ns(control_plane: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """This test's own registry namespace (kubeuser creates it), for every kubeuser command of the test."""
-    name = f"reg-{uid()}"
-    monkeypatch.setenv("KUBEUSER_REGISTRY_NAMESPACE", name)
-    try:
-        yield name
-    finally:
-        control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
 
 
 @pytest.fixture

@@ -19,31 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok
+from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok, uid, uname
 
 if TYPE_CHECKING:
     from e2e.conftest import ControlPlane as Cluster
 
 # --------------------------------------------------------------------------- helpers
-
-
-def uid() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-def uname(prefix: str) -> str:
-    return f"{prefix}-{uid()}"
-
-
-@pytest.fixture
-def registry_ns(control_plane: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """This test's own registry namespace (kubeuser creates it), for every kubeuser command of the test."""
-    name = f"reg-{uid()}"
-    monkeypatch.setenv("KUBEUSER_REGISTRY_NAMESPACE", name)
-    try:
-        yield name
-    finally:
-        control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
 
 
 @pytest.fixture
