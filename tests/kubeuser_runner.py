@@ -50,3 +50,16 @@ def uid() -> str:
 def uname(prefix: str) -> str:
     """A user name no other test uses: tests pass alone and in any order."""
     return f"{prefix}-{uid()}"
+
+
+def openssl_x509(pem: bytes, *args: str) -> str:
+    """``openssl x509 -noout -nameopt RFC2253 ARGS`` on a PEM certificate: an independent witness."""
+    proc = subprocess.run(
+        ["openssl", "x509", "-noout", "-nameopt", "RFC2253", *args], input=pem, capture_output=True, check=True
+    )
+    return proc.stdout.decode()
+
+
+def serial_of(pem: bytes) -> str:
+    """The certificate's serial as openssl prints it (upper-case hex)."""
+    return openssl_x509(pem, "-serial").strip().split("=", 1)[1].upper()

@@ -24,7 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from kubeuser_runner import kubeuser, ok, uname
+from kubeuser_runner import kubeuser, ok, serial_of, uname
+from kubeuser_runner import openssl_x509 as x509_out
 
 if TYPE_CHECKING:
     from e2e.conftest import ControlPlane as Cluster
@@ -142,17 +143,6 @@ def cert_in(path: Path, user_entry: str | None = None) -> bytes:
     body = only(doc, "users")["user"] if user_entry is None else entry(doc, "users", user_entry)
     assert isinstance(body, dict), f"no user entry {user_entry} in {path}"
     return base64.b64decode(body["client-certificate-data"])
-
-
-def x509_out(pem: bytes, *args: str) -> str:
-    proc = subprocess.run(
-        ["openssl", "x509", "-noout", "-nameopt", "RFC2253", *args], input=pem, capture_output=True, check=True
-    )
-    return proc.stdout.decode()
-
-
-def serial_of(pem: bytes) -> str:
-    return x509_out(pem, "-serial").strip().split("=", 1)[1].upper()
 
 
 def cert_pubkey(pem: bytes) -> str:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok, uid, uname
+from kubeuser_runner import cluster_name, home_kubeconfig, kubeuser, ok, serial_of, uid, uname
+from kubeuser_runner import openssl_x509 as openssl
 
 if TYPE_CHECKING:
     from e2e.conftest import ControlPlane as Cluster
@@ -77,17 +78,6 @@ def cert_of(path: Path, user_entry: str) -> bytes:
     body = entry(kc_doc(path), "users", user_entry)
     assert body is not None, f"no user entry {user_entry} in {path}"
     return base64.b64decode(body["client-certificate-data"])
-
-
-def openssl(pem: bytes, *args: str) -> str:
-    proc = subprocess.run(
-        ["openssl", "x509", "-noout", "-nameopt", "RFC2253", *args], input=pem, capture_output=True, check=True
-    )
-    return proc.stdout.decode()
-
-
-def serial_of(pem: bytes) -> str:
-    return openssl(pem, "-serial").strip().split("=", 1)[1].upper()
 
 
 def cn_of(pem: bytes) -> str:
