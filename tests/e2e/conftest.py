@@ -9,6 +9,7 @@ Debian's source package) is started once per session with ``hack/local-cluster.s
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -69,6 +70,19 @@ class ControlPlane:
         if proc.returncode != 0:
             raise AssertionError(f"local-cluster.sh {verb} failed:\n{proc.stderr}")
         return proc
+
+    def record_configmaps(self, registry: str, user: str) -> list[dict[str, Any]]:
+        """The registry ConfigMaps labelled for *user*, as kubectl reads them (an independent witness)."""
+        proc = self.kubectl("get", "configmap", "-n", registry, "-l", f"kubeuser.io/user={user}", "-o", "json")
+        return list(json.loads(proc.stdout)["items"])
+
+    def record(self, registry: str, user: str) -> dict[str, Any]:
+        """The one registry record of *user* (``record.json``), read with kubectl."""
+        cms = self.record_configmaps(registry, user)
+        assert len(cms) == 1, cms
+        rec = json.loads(cms[0]["data"]["record.json"])
+        assert isinstance(rec, dict)
+        return rec
 
     def stop_controller_manager(self) -> None:
         if not self.local:

@@ -172,23 +172,10 @@ def labelled(cp: Cluster, kinds: str, name: str) -> list[dict[str, Any]]:
     return list(json.loads(proc.stdout)["items"])
 
 
-def record_cms(cp: Cluster, registry: str, name: str) -> list[dict[str, Any]]:
-    proc = cp.kubectl("get", "configmap", "-n", registry, "-l", f"kubeuser.io/user={name}", "-o", "json")
-    return list(json.loads(proc.stdout)["items"])
-
-
-def record_of(cp: Cluster, registry: str, name: str) -> dict[str, Any]:
-    cms = record_cms(cp, registry, name)
-    assert len(cms) == 1, cms
-    rec = json.loads(cms[0]["data"]["record.json"])
-    assert isinstance(rec, dict)
-    return rec
-
-
 def nothing_created(cp: Cluster, registry: str, name: str) -> None:
     assert labelled(cp, "csr", name) == [], f"a CSR of {name} was left"
     assert labelled(cp, "roles,rolebindings,clusterrolebindings", name) == [], f"RBAC of {name} was made"
-    assert record_cms(cp, registry, name) == [], f"a registry record of {name} was made"
+    assert cp.record_configmaps(registry, name) == [], f"a registry record of {name} was made"
 
 
 def foreign_certificate(csr_pem: bytes, cluster_ca: Path) -> bytes:
@@ -315,7 +302,7 @@ def test_full_flow_key_never_leaves_the_user(
     assert forbidden(user.kubectl(control_plane, ctx, "get", "pods", "-n", "default"), name)
 
     # nothing on the admin side holds a private key of the user (nor any private key in PEM form)
-    rec = record_of(control_plane, registry_ns, name)
+    rec = control_plane.record(registry_ns, name)
     assert rec.get("key_holder") == "user", rec
     assert_no_key_on_the_admin_side(control_plane, registry_ns, isolated_home, admin, [handout], user_key_b64)
 
@@ -525,12 +512,12 @@ def test_renew_needs_a_new_request_and_the_user_imports_it(
     assert user.kubectl(control_plane, ctx, "get", "pods", "-n", namespace).returncode == 0
 
     # a plain renew cannot work: the admin does not have the key
-    record_before = record_cms(control_plane, registry_ns, name)[0]["metadata"]["resourceVersion"]
+    record_before = control_plane.record_configmaps(registry_ns, name)[0]["metadata"]["resourceVersion"]
     plain = admin.run("renew", name)
     assert plain.returncode == 2, f"exit {plain.returncode}\n{plain.stdout}\n{plain.stderr}"
     assert "kubeuser request" in plain.stderr, plain.stderr
     assert len(error_lines(plain.stderr)) == 1, plain.stderr
-    assert record_cms(control_plane, registry_ns, name)[0]["metadata"]["resourceVersion"] == record_before
+    assert control_plane.record_configmaps(registry_ns, name)[0]["metadata"]["resourceVersion"] == record_before
 
     # the user asks again, the admin renews with the request, the user imports
     pending = request(user, name, mail / "new.csr", "-g", "dev")
@@ -554,7 +541,7 @@ def test_renew_needs_a_new_request_and_the_user_imports_it(
     assert pods.returncode == 0, pods.stderr
     assert forbidden(user.kubectl(control_plane, new_ctx, "get", "secrets", "-n", namespace), name)
 
-    rec = record_of(control_plane, registry_ns, name)
+    rec = control_plane.record(registry_ns, name)
     assert rec.get("key_holder") == "user", rec
     assert rec["certificate"]["serial"].upper() == new_serial
     assert first_serial in {str(h["serial"]).upper() for h in rec.get("history") or []}, rec.get("history")

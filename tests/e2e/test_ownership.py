@@ -128,22 +128,9 @@ def rbac_of(cp: Cluster, user: str) -> list[dict[str, Any]]:
     return labelled(cp, "roles,rolebindings,clusterrolebindings", user)
 
 
-def record_cms(cp: Cluster, registry: str, user: str) -> list[dict[str, Any]]:
-    proc = cp.kubectl("get", "configmap", "-n", registry, "-l", f"kubeuser.io/user={user}", "-o", "json")
-    return list(json.loads(proc.stdout)["items"])
-
-
-def record_of(cp: Cluster, registry: str, user: str) -> dict[str, Any]:
-    cms = record_cms(cp, registry, user)
-    assert len(cms) == 1, cms
-    rec = json.loads(cms[0]["data"]["record.json"])
-    assert isinstance(rec, dict)
-    return rec
-
-
 def snapshot(cp: Cluster, registry: str, user: str) -> dict[str, str]:
     """resourceVersion of every kubeuser object of the user (RBAC and the registry record)."""
-    objs = [*rbac_of(cp, user), *record_cms(cp, registry, user)]
+    objs = [*rbac_of(cp, user), *cp.record_configmaps(registry, user)]
     return {
         f"{o['kind']}/{o['metadata'].get('namespace')}/{o['metadata']['name']}": o["metadata"]["resourceVersion"]
         for o in objs
@@ -189,7 +176,7 @@ def test_create_refuses_foreign_context_name_even_with_force(control_plane: Clus
         # nothing was made in the cluster
         assert labelled(control_plane, "csr", name) == []
         assert rbac_of(control_plane, name) == []
-        assert record_cms(control_plane, registry_ns, name) == []
+        assert control_plane.record_configmaps(registry_ns, name) == []
     # the admin context still works (authenticated as admin, not Forbidden)
     res = as_user(control_plane, admin_ctx, "get", "ns")
     assert res.returncode == 0 and "forbidden" not in res.stderr.lower(), res.stderr
@@ -220,7 +207,7 @@ def test_revoke_removes_only_its_own_kubeconfig_entries(control_plane: Cluster, 
     assert touched, proc.stdout
     res = as_user(control_plane, admin_ctx, "get", "ns")
     assert res.returncode == 0, res.stderr
-    assert record_of(control_plane, registry_ns, u1)["status"] == "revoked"
+    assert control_plane.record(registry_ns, u1)["status"] == "revoked"
 
 
 def test_create_refuses_hand_made_context_of_the_default_name(control_plane: Cluster, registry_ns: str) -> None:
@@ -236,7 +223,7 @@ def test_create_refuses_hand_made_context_of_the_default_name(control_plane: Clu
         assert kc.read_bytes() == before
     assert labelled(control_plane, "csr", u2) == []
     assert rbac_of(control_plane, u2) == []
-    assert record_cms(control_plane, registry_ns, u2) == []
+    assert control_plane.record_configmaps(registry_ns, u2) == []
 
     # revoke of an unknown user does not take the hand-made context either
     proc = kubeuser("revoke", u2)
@@ -323,7 +310,7 @@ def test_revoke_all_bindings_keeps_the_other_subjects(control_plane: Cluster, re
     assert shared["roleRef"]["name"] == "view"
     assert can_i(control_plane, frank, "list", "pods", namespace)
     assert not can_i(control_plane, carol, "list", "pods", namespace)
-    assert record_of(control_plane, registry_ns, carol)["status"] == "revoked"
+    assert control_plane.record(registry_ns, carol)["status"] == "revoked"
 
 
 # --------------------------------------------------------------------------- 6. create --force
@@ -397,7 +384,7 @@ def test_grant_and_ungrant_keep_the_certificate(
     assert forbidden(as_user(control_plane, ctx, "get", "pods", "-n", ns_a), g1)
     assert rbac_of(control_plane, g1) == []
     assert serial_of(cert_of(kc, ctx)) == serial
-    assert record_of(control_plane, registry_ns, g1)["certificate"]["serial"].upper() == serial
+    assert control_plane.record(registry_ns, g1)["certificate"]["serial"].upper() == serial
 
     unknown = uname("nobody")
     proc = kubeuser("grant", unknown, "--clusterrole", "view", "-n", ns_a)
@@ -440,7 +427,7 @@ def test_renew_of_a_handout_needs_out(control_plane: Cluster, registry_ns: str, 
     assert len(errors) == 1 and "--out" in errors[0], proc.stderr
     assert kc.read_bytes() == before
     assert h1 not in kc.read_text() and h1 not in certificate_cns(kc)
-    assert record_of(control_plane, registry_ns, h1)["certificate"]["serial"].upper() == old_serial
+    assert control_plane.record(registry_ns, h1)["certificate"]["serial"].upper() == old_serial
 
     new = tmp_path / "h1-new.kubeconfig"
     proc = ok(kubeuser("renew", h1, "--out", str(new)))
@@ -557,7 +544,7 @@ def test_format1_record_and_unmarked_objects_are_migrated(
     for kind in ("role", "rolebinding"):
         control_plane.kubectl("label", kind, f"kubeuser:{m}", "-n", namespace, "kubeuser.io/registry-")
         control_plane.kubectl("annotate", kind, f"kubeuser:{m}", "-n", namespace, "kubeuser.io/registry-")
-    cm = record_cms(control_plane, registry_ns, m)[0]
+    cm = control_plane.record_configmaps(registry_ns, m)[0]
     rec = json.loads(cm["data"]["record.json"])
     for key in FORMAT2_KEYS:
         rec.pop(key, None)
@@ -566,7 +553,7 @@ def test_format1_record_and_unmarked_objects_are_migrated(
     cm["metadata"]["labels"].pop("kubeuser.io/registry", None)
     cm["metadata"]["annotations"].pop("kubeuser.io/registry", None)
     control_plane.kubectl("replace", "-f", "-", input=json.dumps(cm))
-    assert record_of(control_plane, registry_ns, m)["format"] == 1
+    assert control_plane.record(registry_ns, m)["format"] == 1
 
     proc = ok(kubeuser("grant", m, "--clusterrole", "view", "-n", namespace))
     assert "format 1" in proc.stderr, proc.stderr
@@ -575,7 +562,7 @@ def test_format1_record_and_unmarked_objects_are_migrated(
         assert obj["metadata"]["annotations"].get("kubeuser.io/registry") == registry_ns, obj["metadata"]
     view = get_json(control_plane, "rolebinding", f"kubeuser:{m}:clusterrole:view", "-n", namespace)
     assert view["metadata"]["annotations"]["kubeuser.io/registry"] == registry_ns
-    rec = record_of(control_plane, registry_ns, m)
+    rec = control_plane.record(registry_ns, m)
     assert rec["format"] == 2
     ns_grants = {n["namespace"]: n for n in rec["access"]["namespaces"]}
     assert ns_grants[namespace]["clusterRoles"] == ["view"] and ns_grants[namespace]["rules"], rec["access"]
@@ -609,13 +596,13 @@ def test_the_same_name_in_another_registry_is_never_taken_over(
             assert hints and not suggests_force(hints[0]), proc.stderr
             assert snapshot(control_plane, reg_a, zed) == before
             assert kc.read_bytes() == kc_before
-            assert record_cms(control_plane, reg_b, zed) == []
+            assert control_plane.record_configmaps(reg_b, zed) == []
             assert {c["metadata"]["name"] for c in labelled(control_plane, "csr", zed)} == csrs_before
         # without RBAC the kubeconfig entry (a certificate registry B did not issue) is the conflict
         for extra in ((), ("--force",)):
             assert_refused_7(kubeuser("create", zed, "--registry-namespace", reg_b, *extra))
             assert kc.read_bytes() == kc_before
-            assert record_cms(control_plane, reg_b, zed) == []
+            assert control_plane.record_configmaps(reg_b, zed) == []
         assert can_i(control_plane, zed, "get", "pods", namespace)
     finally:
         control_plane.kubectl("delete", "namespace", reg_b, "--wait=false", "--ignore-not-found", check=False)
