@@ -14,6 +14,7 @@ from fake_gateway import FakeGateway
 from workflow_env import write_admin_kubeconfig
 
 from kubeuser import permissions, rbac
+from kubeuser.checks import Check
 from kubeuser.errors import ExitCode, ForbiddenError, KubeuserError, UnreachableError
 from kubeuser.gateway import SIGNER
 from kubeuser.workflows import preflight as pf
@@ -29,7 +30,7 @@ def opts(**kw: Any) -> pf.PreflightOptions:
     return pf.PreflightOptions(**{**base, **kw})
 
 
-def by_id(report: pf.PreflightReport) -> dict[str, pf.Check]:
+def by_id(report: pf.PreflightReport) -> dict[str, Check]:
     return {c.id: c for c in report.checks}
 
 
