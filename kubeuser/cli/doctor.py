@@ -40,7 +40,8 @@ PREFLIGHT_EPILOG = """Examples:
   kubeuser preflight --context admin@prod --timeout 60 -o yaml
 
 It submits one throwaway CSR (CN kubeuser-preflight-<random>, 10 minutes) to prove the signer issues,
-and always deletes it. Exit status: 0 when every required check passes, 12 otherwise.
+always deletes it, and signs in with the certificate to prove the API server accepts it. Exit status:
+0 when every required check passes, 12 otherwise.
 """
 
 MARKS_TTY = {"pass": "[green]✓[/green]", "fail": "[red]✗[/red]", "warn": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}

@@ -6,8 +6,9 @@ Two layers:
   through :func:`require_onboarding_permissions` before it touches anything, so both commands speak with
   the same messages;
 * the full preflight (:func:`run`): connection and identity, every permission, a throwaway CSR that
-  proves the signer really issues (always deleted afterwards), whether ``expirationSeconds`` is honoured,
-  and whether the server has SelfSubjectReview.
+  proves the signer really issues (always deleted afterwards) and that the API server accepts what it
+  issued (a sign-in with the throwaway certificate), whether ``expirationSeconds`` is honoured, and
+  whether the server has SelfSubjectReview.
 
 Every check carries a concrete fix; a missing permission's fix is the exact RBAC rule the admin lacks. The
 checks are :class:`kubeuser.checks.Check` in a :class:`PreflightReport`, rendered like doctor's.
@@ -21,16 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from kubeuser import durations, pki
-from kubeuser.checks import FAIL, PASS, SKIP, WARN, Check, Report
-from kubeuser.errors import CheckFailedError, ForbiddenError, KubeuserError
+from kubeuser.checks import FAIL, PASS, SKIP, WARN, Check, Report, Status
+from kubeuser.errors import CheckFailedError, ForbiddenError, KubeuserError, UnauthenticatedError
 from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.progress import RecordingReporter
 from kubeuser.workflows.issue import IssuedCertificate, issue
+from kubeuser.workflows.steps import identity_text, prove
 
 TITLES = {
     "connect": "connect and authenticate",
     "permissions": "permission checks (SelfSubjectAccessReview)",
     "signer": "the signer issues certificates",
+    "cert-authenticates": "the API server accepts the issued certificate",
     "expiration-seconds": "expirationSeconds is honoured",
     "selfsubjectreview": "SelfSubjectReview is available",
 }
@@ -183,14 +186,20 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
         check, issued, report.probe_csr = _probe_signer(gw, opts, version)
         add(check)
 
-    # 4. expirationSeconds
+    # 4. the API server accepts what the signer issued
+    if issued is None:
+        add(Check("cert-authenticates", TITLES["cert-authenticates"], SKIP, "no certificate was issued"))
+    else:
+        add(_probe_authenticates(gw, issued, version))
+
+    # 5. expirationSeconds
     if issued is None:
         add(Check("expiration-seconds", TITLES["expiration-seconds"], SKIP, "no certificate was issued",
                   required=False))  # fmt: skip
     else:
         add(_lifetime_check(issued, version))
 
-    # 5. SelfSubjectReview
+    # 6. SelfSubjectReview
     add(_self_subject_review(version, identity))
     return report
 
@@ -198,6 +207,7 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
 _LATER = (  # what is skipped when the server cannot be reached: id, required
     ("permissions", True),
     ("signer", True),
+    ("cert-authenticates", True),
     ("expiration-seconds", False),
     ("selfsubjectreview", False),
 )
@@ -272,6 +282,34 @@ def _probe_signer(
     )
     status = PASS if fix is None else WARN
     return Check("signer", title, status, detail, fix), issued, issued.csr_name
+
+
+def _probe_authenticates(gw: Gateway, issued: IssuedCertificate, version: ServerVersion) -> Check:
+    """Sign in with the throwaway certificate: a signer whose certificates the API server does not trust (or a
+    proxy in front of it that drops client certificates) passes the signer check and fails every create."""
+    user = issued.info.common_name
+
+    def verdict(status: Status, detail: str, fix: str | None = None) -> Check:
+        return Check("cert-authenticates", TITLES["cert-authenticates"], status, detail, fix)
+
+    try:
+        identity, user_gw = prove(gw, issued.cert_pem, issued.key_pem, user)
+    except UnauthenticatedError:
+        return verdict(
+            FAIL,
+            f"the certificate for {user} was issued, but the API server rejects it (401 Unauthorized): it trusts "
+            "another CA for client certificates than the one the signer uses (or a proxy in front of it does not "
+            "pass client certificates on). Client certificates cannot be used on this cluster: `kubeuser create` "
+            "would fail when it proves the new certificate",
+            "the cluster admin adds the signer's CA (kube-controller-manager --cluster-signing-cert-file) to "
+            "kube-apiserver's --client-ca-file, or lets the proxy pass client certificates through",
+        )
+    except ForbiddenError as exc:  # a 403 means the server knew who the certificate names
+        return verdict(PASS, f"{user} signs in (the server answered 403, not 401: {exc.message})")
+    except KubeuserError as exc:
+        return verdict(FAIL, f"signing in as {user}: {exc.message}", exc.hint)
+    user_gw.close()
+    return verdict(PASS, f"{user} signs in with it: {identity_text(identity, user, version)}")
 
 
 def _lifetime_check(issued: IssuedCertificate, version: ServerVersion) -> Check:
