@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Annotated, Any, Protocol
+from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 
@@ -40,17 +40,6 @@ It submits one throwaway CSR (CN kubeuser-preflight-<random>, 10 minutes) to pro
 and always deletes it. Exit status: 0 when every required check passes, 12 otherwise.
 """
 
-MARKS_TTY = {"pass": "[green]✓[/green]", "fail": "[red]✗[/red]", "warn": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}
-MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "skip": "-"}
-
-
-class _CheckLike(Protocol):
-    id: str
-    title: str
-    status: str
-    detail: str
-    fix: str | None
-
 
 @app.command(epilog=DOCTOR_EPILOG)
 def doctor(
@@ -62,8 +51,9 @@ def doctor(
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
-    from kubeuser import durations, render
+    from kubeuser import durations
     from kubeuser.errors import CheckFailedError, KubeconfigError
+    from kubeuser.output import emit
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
@@ -71,20 +61,7 @@ def doctor(
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
         report = wf.run(opts)
-    if fmt != "text":
-        render.out(render.dump(report.to_dict(), fmt))
-    else:
-        head = [
-            f"context {report.context or '?'} (cluster {report.cluster or '?'}, user {report.user or '?'})",
-            f"server {report.server or '?'}, namespace {report.namespace or '?'}",
-        ]
-        if report.authenticated:
-            who = report.identity.username if report.identity and report.identity.username else None
-            tail = "authenticated" + (f" as {who}" if who else "")
-        else:
-            tail = "NOT authenticated"
-        tail += _counts(report.checks)
-        _table("kubeuser doctor", head, report.checks, tail)
+    emit(report, fmt)
     for cid in ("kubeconfig", "context"):  # no identity to check: the same error as every other command's
         c = report.check(cid)
         if c.status == "fail":
@@ -111,9 +88,10 @@ def preflight(
     debug: DebugOpt = False,
 ) -> None:
     """Before onboarding: may this admin create and approve CSRs and RBAC here, and does the signer issue?"""
-    from kubeuser import durations, pki, registry, render
+    from kubeuser import durations, pki, registry
     from kubeuser.connect import connected
     from kubeuser.errors import CheckFailedError, KubeuserError
+    from kubeuser.output import emit
     from kubeuser.workflows import preflight as wf
 
     fmt = check_output(output)
@@ -134,25 +112,13 @@ def preflight(
         )
         with _busy(fmt, "Running preflight checks (a throwaway CSR included)…"):
             report = wf.run(gw, opts)
-    if fmt != "text":
-        render.out(render.dump(report.to_dict(), fmt))
-    else:
-        head = [
-            f"context {report.context} ({report.server}, {report.server_version or 'version unknown'})"
-            + (f" as {report.identity}" if report.identity else ""),
-            f"namespace {report.namespace}, registry namespace {report.registry_namespace}",
-        ]
-        tail = ("ready to onboard users" if report.ok else "NOT ready to onboard users") + _counts(report.checks)
-        _table("kubeuser preflight", head, report.checks, tail)
+    emit(report, fmt)
     if not report.ok:
         failed = report.failed
         raise CheckFailedError(
             f"{len(failed)} required check(s) failed: " + "; ".join(f"{c.id}: {c.detail}" for c in failed),
             hint=failed[0].fix or "see the checks above",
         )
-
-
-# rendering -------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -165,45 +131,3 @@ def _busy(fmt: str, text: str) -> Iterator[None]:
             yield
     else:
         yield
-
-
-def _counts(checks: Sequence[Any]) -> str:
-    n = {s: sum(1 for c in checks if c.status == s) for s in ("pass", "fail", "warn", "skip")}
-    parts = [f"{n['fail']} failed"] if n["fail"] else []
-    parts += [f"{n['warn']} warning(s)"] if n["warn"] else []
-    parts += [f"{n['pass']} passed"]
-    parts += [f"{n['skip']} skipped"] if n["skip"] else []
-    return " — " + ", ".join(parts)
-
-
-def _table(title: str, head: list[str], checks: Sequence[_CheckLike], tail: str) -> None:
-    """A rich table on a terminal; aligned plain lines (no colour, no box) otherwise."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from kubeuser import render
-
-    console = render.console(soft_wrap=False)
-    if not console.is_terminal:
-        width = max((len(c.id) for c in checks), default=0)
-        lines = [f"{title}: {h}" if i == 0 else f"{' ' * len(title)}  {h}" for i, h in enumerate(head)]
-        lines.append("")
-        for c in checks:
-            lines.append(f"{MARKS[c.status]} {c.id:<{width}}  {c.title}: {c.detail}")
-            if c.fix and c.status in ("fail", "warn"):
-                lines.append(f"  {'':<{width}}  fix: {c.fix}")
-        lines += ["", f"result: {tail}"]
-        render.out("\n".join(lines) + "\n")
-        return
-    table = Table(title=escape(title), caption=escape(" · ".join(head)), show_lines=False, expand=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("check", style="bold", overflow="fold")
-    table.add_column("result", overflow="fold")
-    for c in checks:
-        cell = escape(c.detail)
-        if c.fix and c.status in ("fail", "warn"):
-            cell += f"\n[cyan]fix:[/cyan] {escape(c.fix)}"
-        style = "dim" if c.status == "skip" else None
-        table.add_row(MARKS_TTY[c.status], escape(c.title), cell, style=style)
-    console.print(table)
-    console.print(escape(tail))
