@@ -234,6 +234,24 @@ class Access:
             "clusterRoles": self.cluster_roles,
         }
 
+    def grants(self, user: str) -> list[dict[str, Any]]:
+        """The access as ``-o json|yaml`` shows it: one object per grant, each with its ``namespace`` (null:
+        cluster-wide) and ``roleRef`` (the Role or ClusterRole bound). A rule kubeuser made a Role of (``--rule``)
+        also has that rule's ``verbs``, ``resources`` and ``apiGroups`` (and ``resourceNames``/``nonResourceURLs``
+        if it has them); for any other role the record holds only its name. (:meth:`to_dict` is the stored form.)
+        """
+        out: list[dict[str, Any]] = []
+        for n in self.namespaces:
+            own = {"kind": "Role", "name": naming.rbac_name(user)}
+            for r in n.rules:
+                rule = {k: list(r.get(k) or []) for k in ("verbs", "resources", "apiGroups")}
+                rule |= {k: list(r[k]) for k in ("resourceNames", "nonResourceURLs") if r.get(k)}
+                out.append({"namespace": n.namespace, **rule, "roleRef": own})
+            out += [{"namespace": n.namespace, "roleRef": {"kind": "Role", "name": r}} for r in n.roles]
+            out += [{"namespace": n.namespace, "roleRef": {"kind": "ClusterRole", "name": c}} for c in n.cluster_roles]
+        out += [{"namespace": None, "roleRef": {"kind": "ClusterRole", "name": c}} for c in self.cluster_roles]
+        return out
+
     @classmethod
     def from_dict(cls, d: Any) -> Access:
         if not isinstance(d, dict):
@@ -315,6 +333,21 @@ def _binding(
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": ref_kind, "name": ref_name},
         "subjects": subjects,
     }
+
+
+def object_ref(
+    kind: str, name: str, namespace: str | None, role_kind: str | None, role_name: str | None
+) -> dict[str, Any]:
+    """An RBAC object as ``-o json|yaml`` names it: ``kind``, ``name``, ``namespace`` (null: cluster-scoped) and
+    ``roleRef`` (``kind``, ``name``; null for a Role)."""
+    role = {"kind": role_kind, "name": role_name} if role_kind and role_name else None
+    return {"kind": kind, "name": name, "namespace": namespace, "roleRef": role}
+
+
+def ref_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """:func:`object_ref` of an RBAC object (a manifest)."""
+    meta, ref = obj["metadata"], obj.get("roleRef") or {}
+    return object_ref(obj["kind"], meta["name"], meta.get("namespace"), ref.get("kind"), ref.get("name"))
 
 
 def describe(obj: dict[str, Any]) -> str:

@@ -59,7 +59,9 @@ def request(
     """
     from pathlib import Path
 
-    from kubeuser import files, render
+    from kubeuser import files
+    from kubeuser.output import emit, progress_reporter
+    from kubeuser.output.byok import next_steps
     from kubeuser.workflows import byok
 
     fmt = check_output(output)
@@ -75,26 +77,16 @@ def request(
         from kubeuser.errors import ConflictError
 
         raise ConflictError(f"{out} already exists", hint="choose another --out, or remove it; no key was made")
-    res = byok.request(opts, render.ConsoleReporter(quiet=fmt != "text"))
+    res = byok.request(opts, progress_reporter(fmt))
     if target is not None:
         try:
             files.write(target, res.csr_pem, kind=files.PUBLIC_FILE, mode=0o644, replace=False)
         except BaseException:
             byok.discard(res.directory)  # no request written: the key must not linger
             raise
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-    elif out in (None, "-"):
-        render.out(res.csr_pem.decode("ascii"))
-    where = f"{out}" if out not in (None, "-") else "the request above"
-    render.stderr_console().print(
-        f"send {where} to your admin (it holds no secret); they run "
-        f"`kubeuser create {res.user} --csr FILE --out {res.user}.kubeconfig`, then you run "
-        f"`kubeuser import {res.user}.kubeconfig`"
-        + (f" ({res.others_pending} earlier request(s) of {res.user} are still pending)" if res.others_pending else ""),
-        markup=False,
-        highlight=False,
-    )
+    res.out = out
+    emit(res, fmt)
+    next_steps(res)
 
 
 @app.command("import", epilog=IMPORT_EPILOG)
@@ -115,8 +107,8 @@ def import_(
     debug: DebugOpt = False,
 ) -> None:
     """Join a handout's certificate with the key `kubeuser request` kept, prove it works, add it to your kubeconfig."""
-    from kubeuser import render
     from kubeuser.cli.app import read_input
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import byok
 
     fmt = check_output(output)
@@ -127,15 +119,8 @@ def import_(
         context_name=context_name,
         set_current=set_current,
     )
-    res = byok.import_handout(opts, open_handout_gateway, render.ConsoleReporter(quiet=fmt != "text"))
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-        return
-    render.out(
-        f"imported {res.user}: certificate {res.serial}, valid until {res.not_after}\n"
-        f"context     {res.context}  in {res.kubeconfig}\n"
-        f"try it:     kubectl --context {res.context} auth can-i --list\n"
-    )
+    res = byok.import_handout(opts, open_handout_gateway, progress_reporter(fmt))
+    emit(res, fmt)
 
 
 def open_handout_gateway(config: dict[str, Any], context: str, ca_pem: bytes | None) -> Gateway:

@@ -48,8 +48,8 @@ def cleanup(
     Leftovers are CSRs without a certificate, and CSRs, Roles, RoleBindings and ClusterRoleBindings whose
     user (annotation kubeuser.io/user) has no active registry record. Lists them; --delete removes them.
     """
-    from kubeuser import render
     from kubeuser.connect import connected
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import cleanup as wf
 
     fmt = check_output(output)
@@ -62,27 +62,5 @@ def cleanup(
         registry_namespace=registry_namespace,
     )
     with connected(kubeconfig, context) as (_target, gw):
-        res = wf.cleanup(opts, gw, render.ConsoleReporter(quiet=fmt != "text"))
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-        return
-    lines: list[str] = []
-    if not res.orphans:
-        lines.append("nothing to clean up: no orphaned CSRs or RBAC objects")
-    for o in res.orphans:
-        state = "deleted" if o.deleted else ("NOT deleted: " + o.error if o.error else "")
-        if delete and not o.deleted and not o.error:
-            state = "kept: the user's record became active"
-        lines.append(f"{o.describe()}  ({o.reason})" + (f"  [{state}]" if state else ""))
-    if res.too_young:
-        lines.append(
-            f"{res.too_young} object(s) younger than --min-age {min_age} were left alone"
-            + (" (--min-age 0 includes them, if no run is in progress)" if delete else "")
-        )
-    for what in res.other_registries:
-        lines.append(f"{what}: another registry's, not touched (run cleanup with its --registry-namespace)")
-    for what in res.unprovable:
-        lines.append(f"{what}: kept")
-    if res.orphans and not delete:
-        lines.append("remove them with: kubeuser cleanup --delete")
-    render.out("\n".join(lines) + "\n")
+        res = wf.cleanup(opts, gw, progress_reporter(fmt))
+    emit(res, fmt)

@@ -98,8 +98,9 @@ def create(
     debug: DebugOpt = False,
 ) -> None:
     """Create a user: key → CSR → approve → certificate → kubeconfig → RBAC → proof."""
-    from kubeuser import durations, render
+    from kubeuser import durations
     from kubeuser.errors import UsageError
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import create as wf
 
     fmt = check_output(output)
@@ -137,91 +138,24 @@ def create(
         opts.key_spec_given = key_size is not None or key_type.lower() != "ecdsa"
     wf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
     if dry_run:
-        _dry_run(opts, kubeconfig, context, fmt)
+        from kubeuser import registry
+        from kubeuser.connect import resolve
+
+        try:
+            default_ns = resolve(kubeconfig, context).namespace
+        except Exception:
+            default_ns = "default"
+        objs = wf.dry_run_manifests(wf.plan(opts, default_ns), registry.namespace_from(opts.registry_namespace))
+        emit(wf.Manifests(objs), fmt)
         return
 
     from kubeuser.connect import open_gateway, resolve
 
     target = resolve(kubeconfig, context)
-    reporter = render.ConsoleReporter(quiet=fmt != "text")
+    reporter = progress_reporter(fmt)
     gw = open_gateway(target)
     try:
         result = wf.create(opts, target, gw, reporter)
     finally:
         gw.close()
-    if fmt != "text":
-        render.out(render.dump(result.to_dict(), fmt))
-        return
-    if result.standalone_yaml is not None:
-        render.out(result.standalone_yaml)
-    _summary(result, to_stderr=result.standalone_yaml is not None)
-
-
-def _dry_run(opts: object, kubeconfig: str | None, context: str | None, fmt: str) -> None:
-    from kubeuser import render
-    from kubeuser.connect import resolve
-    from kubeuser.workflows import create as wf
-
-    assert isinstance(opts, wf.CreateOptions)
-    try:
-        default_ns = resolve(kubeconfig, context).namespace
-    except Exception:
-        default_ns = "default"
-    p = wf.plan(opts, default_ns)
-    from kubeuser import registry
-
-    objs = wf.dry_run_manifests(p, registry.namespace_from(opts.registry_namespace))
-    if fmt == "json":
-        render.out(render.dump({"apiVersion": "v1", "kind": "List", "items": objs}, "json"))
-    else:
-        render.out(render.yaml_documents(objs))
-
-
-def _access_line(result: object) -> str:
-    """The access in one readable line: verbs grouped, resources counted, roles named (all rules: -o json)."""
-    from kubeuser import naming, rbac
-    from kubeuser.workflows.create import CreateResult
-
-    assert isinstance(result, CreateResult)
-    if not result.access:
-        return f"none in namespace {result.namespace}"
-    if not result.access_rules:  # the grants as recorded (bring your own key): already one short item each
-        return "; ".join(result.access)
-    own = naming.rbac_name(result.user)  # the Role kubeuser made from --rule: said as "--rule", not by its long name
-    roles = [
-        "--rule" if ref == {"kind": "Role", "name": own} else f"{ref['kind']} {ref['name']}"
-        for ref in ({"kind": o["roleRef"]["kind"], "name": o["roleRef"]["name"]} for o in result.rbac_objects
-                    if "roleRef" in o)
-    ]  # fmt: skip
-    text = rbac.summarize_rules(result.access_rules, list(dict.fromkeys(roles)), limit=110)
-    return f"{text} in namespace {result.namespace}" + (" (-o json lists every rule)" if len(result.access) > 1 else "")
-
-
-def _summary(result: object, *, to_stderr: bool) -> None:
-    from rich.markup import escape
-
-    from kubeuser import durations, render
-    from kubeuser.workflows.create import CreateResult
-
-    assert isinstance(result, CreateResult)
-    c = render.console(stderr=to_stderr)
-    info = result.issued.info
-    lt = result.issued.lifetime
-    lines = [
-        f"user        {result.user}" + (f"  groups: {', '.join(result.groups)}" if result.groups else ""),
-        f"certificate serial {info.serial}, valid {info.not_before:%Y-%m-%d %H:%M} → "
-        f"{info.not_after:%Y-%m-%d %H:%M} UTC"
-        f" ({durations.format(lt.granted_seconds)}; asked {durations.format(lt.requested_seconds)}: {lt.verdict})",
-        f"context     {result.context}" + (f"  in {result.kubeconfig}" if result.kubeconfig else ""),
-    ]
-    if result.out and result.out != "-":
-        lines.append(f"kubeconfig  {result.out}")
-    if result.key_file:
-        lines.append(f"key         {result.key_file} (0600)")
-    lines.append("access      " + _access_line(result))
-    if result.removed_grants:
-        lines.append("removed     " + "; ".join(result.removed_grants) + " (no longer asked for)")
-    for ln in lines:
-        c.print(escape(ln))
-    if result.kubeconfig:
-        c.print(escape(f"try it:     kubectl --context {result.context} auth can-i --list -n {result.namespace}"))
+    emit(result, fmt)

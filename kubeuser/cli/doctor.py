@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -18,9 +18,6 @@ from kubeuser.cli.app import (
     app,
     check_output,
 )
-
-if TYPE_CHECKING:
-    from kubeuser.checks import Report
 
 DOCTOR_EPILOG = """Examples:
 
@@ -44,9 +41,6 @@ always deletes it, and signs in with the certificate to prove the API server acc
 0 when every required check passes, 12 otherwise.
 """
 
-MARKS_TTY = {"pass": "[green]✓[/green]", "fail": "[red]✗[/red]", "warn": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}
-MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "skip": "-"}
-
 
 @app.command(epilog=DOCTOR_EPILOG)
 def doctor(
@@ -59,6 +53,7 @@ def doctor(
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
     from kubeuser import durations
+    from kubeuser.output import emit
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
@@ -66,7 +61,10 @@ def doctor(
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
         report = wf.run(opts)
-    _finish(report, fmt)
+    emit(report, fmt)
+    error = report.error()
+    if error is not None:
+        raise error
 
 
 @app.command(epilog=PREFLIGHT_EPILOG)
@@ -85,6 +83,7 @@ def preflight(
     from kubeuser import durations, pki, registry
     from kubeuser.connect import connected
     from kubeuser.errors import KubeuserError
+    from kubeuser.output import emit
     from kubeuser.workflows import preflight as wf
 
     fmt = check_output(output)
@@ -105,7 +104,10 @@ def preflight(
         )
         with _busy(fmt, "Running preflight checks (a throwaway CSR included)…"):
             report = wf.run(gw, opts)
-    _finish(report, fmt)
+    emit(report, fmt)
+    error = report.error()
+    if error is not None:
+        raise error
 
 
 # rendering -------------------------------------------------------------------------------------
@@ -121,51 +123,3 @@ def _busy(fmt: str, text: str) -> Iterator[None]:
             yield
     else:
         yield
-
-
-def _finish(report: Report, fmt: str) -> None:
-    """Show *report* (a table, plain lines, or one JSON/YAML document), then fail with its error, if any."""
-    from kubeuser import render
-
-    if fmt != "text":
-        render.out(render.dump(report.to_dict(), fmt))
-    else:
-        _table(report)
-    error = report.error()
-    if error is not None:
-        raise error
-
-
-def _table(report: Report) -> None:
-    """A rich table on a terminal; aligned plain lines (no colour, no box) otherwise."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from kubeuser import render
-
-    title, head, checks = report.title, report.heading(), report.checks
-    tail = f"{report.verdict()} — {report.counts()}"
-    console = render.console(soft_wrap=False)
-    if not console.is_terminal:
-        width = max((len(c.id) for c in checks), default=0)
-        lines = [f"{title}: {h}" if i == 0 else f"{' ' * len(title)}  {h}" for i, h in enumerate(head)]
-        lines.append("")
-        for c in checks:
-            lines.append(f"{MARKS[c.status]} {c.id:<{width}}  {c.title}: {c.detail}")
-            if c.fix and c.status in ("fail", "warn"):
-                lines.append(f"  {'':<{width}}  fix: {c.fix}")
-        lines += ["", f"result: {tail}"]
-        render.out("\n".join(lines) + "\n")
-        return
-    table = Table(title=escape(title), caption=escape(" · ".join(head)), show_lines=False, expand=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("check", style="bold", overflow="fold")
-    table.add_column("result", overflow="fold")
-    for c in checks:
-        cell = escape(c.detail)
-        if c.fix and c.status in ("fail", "warn"):
-            cell += f"\n[cyan]fix:[/cyan] {escape(c.fix)}"
-        style = "dim" if c.status == "skip" else None
-        table.add_row(MARKS_TTY[c.status], escape(c.title), cell, style=style)
-    console.print(table)
-    console.print(escape(tail))

@@ -97,8 +97,8 @@ def _run(
     *,
     remove: bool,
 ) -> None:
-    from kubeuser import render
     from kubeuser.connect import connected
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import grant as wf
 
     fmt = check_output(output)
@@ -114,13 +114,5 @@ def _run(
         dry_run=dry_run,
     )
     with connected(kubeconfig, context) as (_target, gw):
-        res = wf.change(opts, gw, render.ConsoleReporter(quiet=fmt != "text"), remove=remove)
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-        return
-    head = ("would change" if dry_run else "changed") if res.changes else "nothing to change"
-    lines = [f"{head} {res.user}'s access" + (":" if res.changes else "")]
-    lines += [f"  {c}" for c in res.changes]
-    lines.append("access now:" if not dry_run else "access after the change:")
-    lines += [f"  {g}" for g in res.access.describe()] or ["  none (the user can authenticate but do nothing)"]
-    render.out("\n".join(lines) + "\n")
+        res = wf.change(opts, gw, progress_reporter(fmt), remove=remove)
+    emit(res, fmt)

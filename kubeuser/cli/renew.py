@@ -59,9 +59,10 @@ def renew(
     A user who was handed a standalone kubeconfig needs --out for the new one. The earlier certificate is not
     revoked (Kubernetes cannot): renew says until when it still authenticates.
     """
-    from kubeuser import durations, render
+    from kubeuser import durations
     from kubeuser.connect import connected
     from kubeuser.errors import UsageError
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import renew as wf
 
     fmt = check_output(output)
@@ -86,22 +87,5 @@ def renew(
 
         opts.csr_pem = read_input(csr, "--csr")
     with connected(kubeconfig, context) as (target, gw):
-        res = wf.renew(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-        return
-    d = res.to_dict()
-    text = (
-        f"renewed {res.user}: serial {d['previousSerial']} → {d['serial']}, valid until {d['notAfter']}"
-        f" ({d['lifetime']}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
-    )
-    for c in res.earlier_valid:
-        if any(c.serial in w for w in res.warnings if "stale" in w):
-            continue  # said in the warning about the stale handout
-        text += f"still valid: earlier certificate {c.serial} authenticates until {c.not_after}\n"
-    if res.standalone_yaml is not None:
-        render.out(res.standalone_yaml)
-    if out == "-":
-        render.stderr_console().print(text.rstrip(), markup=False)
-    else:
-        render.out(text)
+        res = wf.renew(opts, target, gw, progress_reporter(fmt))
+    emit(res, fmt)

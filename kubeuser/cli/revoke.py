@@ -39,8 +39,8 @@ def revoke(
     Kubernetes cannot revoke a client certificate: it authenticates until it expires, and its groups keep
     whatever their bindings grant. The report says exactly that.
     """
-    from kubeuser import render
     from kubeuser.connect import connected
+    from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import revoke as wf
 
     fmt = check_output(output)
@@ -52,11 +52,8 @@ def revoke(
         namespace=namespace,
     )
     with connected(kubeconfig, context) as (target, gw):
-        res = wf.revoke(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
-    if fmt != "text":
-        render.out(render.dump(res.to_dict(), fmt))
-    else:
-        render.out(_report(res))
+        res = wf.revoke(opts, target, gw, progress_reporter(fmt))
+    emit(res, fmt)
     if res.errors:
         first = res.errors[0]
         state = (
@@ -66,45 +63,3 @@ def revoke(
         )
         first.hint = (first.hint + "; " if first.hint else "") + f"{state}; run `kubeuser revoke {res.user}` again"
         raise first
-
-
-def _report(res: object) -> str:
-    from kubeuser.workflows.revoke import RevokeResult
-
-    assert isinstance(res, RevokeResult)
-    done = "revoked" if res.marked_revoked or res.already_revoked else "revoke INCOMPLETE for"
-    lines = [
-        f"{done} {res.user}" + (" (it was already revoked)" if res.already_revoked else ""),
-        "removed: " + ("; ".join(res.deleted + res.deleted_csrs + res.kubeconfig_removed + res.local_removed
-                                 + [f"{res.user} from {b}" for b in res.foreign_removed]) or "nothing left to remove"),
-    ]  # fmt: skip
-    if res.current_context_cleared:
-        lines.append(f"current-context was {res.current_context_cleared} (removed): no context is current now")
-    for what in res.other_registries:
-        lines.append(f"not touched (another registry's user of the same name): {what}")
-    for what in res.kubeconfig_kept + res.local_kept:
-        lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
-    lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
-    if res.still_valid:
-        for c in res.still_valid:
-            lines.append(f"  - certificate {c.serial} still AUTHENTICATES until {c.not_after}")
-    elif res.not_after:
-        lines.append(f"  - the certificate expired at {res.not_after}: it no longer authenticates")
-    else:
-        lines.append(
-            "  - no certificate on record: any certificate issued for this name authenticates until it expires"
-        )
-    group_bound = {b.via.removeprefix("group:") for b in res.residual_bindings if b.via.startswith("group:")}
-    for g in res.groups:
-        if g not in group_bound:
-            lines.append(f"  - group {g} (certificate O): no binding names it today; any binding made later applies")
-    for b in res.residual_bindings:
-        note = "" if b.via != "user" else ("  (names the user; not made by kubeuser: --all-bindings removes it)")
-        lines.append(f"  - still bound: {b.describe()}{note}")
-    if res.still_allowed:
-        lines.append(
-            f"  - still allowed (namespace {res.namespace}): " + ", ".join(p.text() for p in res.still_allowed)
-        )
-    else:
-        lines.append(f"  - of the common checks in namespace {res.namespace}, nothing is allowed any more")
-    return "\n".join(lines) + "\n"

@@ -75,6 +75,7 @@ class RequestResult:
     key_size: int | None
     public_key_sha256: str
     others_pending: int
+    out: str | None = None  # where the CLI wrote the request (None or "-": stdout)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -97,6 +97,7 @@ class CleanupResult:
     kept: list[str] = field(default_factory=list)  # users whose record turned active before deletion
     other_registries: list[str] = field(default_factory=list)  # objects owned by another registry: untouched
     unprovable: list[str] = field(default_factory=list)  # 0.1.0 objects whose owner cannot be checked: kept
+    min_age_seconds: int = 0  # objects younger than this were left alone (too_young counts them)
 
     @property
     def deleted(self) -> list[Orphan]:
@@ -114,6 +115,7 @@ class CleanupResult:
             "orphans": [o.to_dict() for o in self.orphans],
             "deletedCount": len(self.deleted),
             "skippedTooYoung": self.too_young,
+            "minAgeSeconds": self.min_age_seconds,
             "keptUsers": self.kept,
             "otherRegistries": self.other_registries,
             "keptUnprovable": self.unprovable,
@@ -299,7 +301,7 @@ def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupRes
         s.detail = f"{reg_ns}: {len(statuses)} record(s), {active} active"
     for w in warnings:
         reporter.warn(w)
-    res = CleanupResult([], opts.delete, reg_ns, active)
+    res = CleanupResult([], opts.delete, reg_ns, active, min_age_seconds=opts.min_age_seconds)
     with reporter.step("Find leftovers") as s:
         orphans, too_young = find_orphans(
             gw, statuses, users=opts.users, min_age_seconds=opts.min_age_seconds, registry_namespace=reg_ns, result=res

@@ -109,6 +109,17 @@ def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, s
     return steps.entry_names(user, cluster, context_name)
 
 
+@dataclass
+class Manifests:
+    """``create --dry-run``: the objects it would send; ``-o json`` a v1 List of them, text and ``-o yaml``
+    one YAML document each (for ``kubectl apply -f -``)."""
+
+    items: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "List", "items": self.items}
+
+
 def dry_run_manifests(p: Plan, registry_ns: str | None = None) -> list[dict[str, Any]]:
     """The CSR and RBAC objects ``create`` would send (the CSR carries a throwaway key's request, or the
     user's own request with ``--csr``)."""
@@ -149,7 +160,9 @@ class CreateResult:
     warnings: list[str]
     removed_grants: list[str] = field(default_factory=list)  # --force: earlier kubeuser objects that were deleted
     earlier_valid: list[registry.CertRecord] = field(default_factory=list)  # --force: still-valid older certificates
-    access_rules: list[dict[str, Any]] = field(default_factory=list)  # the rules behind ``access`` (rules review)
+    # the rules behind ``access`` (rules review in ``namespace``); None: not reviewed (bring your own key, or it failed)
+    access_rules: list[dict[str, Any]] | None = None
+    granted: rbac.Access = field(default_factory=rbac.Access)  # what the record says is granted
 
     def to_dict(self) -> dict[str, Any]:
         info = self.issued.info
@@ -174,21 +187,14 @@ class CreateResult:
             "out": self.out,
             "keyFile": self.key_file,
             "certFile": self.cert_file,
-            "rbac": [
-                {
-                    "kind": o["kind"],
-                    "name": o["metadata"]["name"],
-                    "namespace": o["metadata"].get("namespace"),
-                    **({"roleRef": o["roleRef"]} if "roleRef" in o else {}),
-                }
-                for o in self.rbac_objects
-            ],
+            "rbac": [rbac.ref_of(o) for o in self.rbac_objects],
             "identity": {
                 "username": self.identity.username,
                 "groups": list(self.identity.groups),
                 "method": self.identity.method,
             },
-            "access": self.access,
+            "access": self.granted.grants(self.user),
+            "effectiveRules": self.access_rules,
             "removedGrants": self.removed_grants,
             "earlierCertificatesStillValid": [
                 {"serial": c.serial, "notAfter": c.not_after} for c in self.earlier_valid
@@ -371,7 +377,7 @@ def create(
 
     # A failing summary is reported, never rolled back.
     access_lines: list[str] = []
-    access_rules: list[dict[str, Any]] = []
+    access_rules: list[dict[str, Any]] | None = None
     late_warnings: list[str] = []
     if user_gw is None:  # bring your own key: the grants, as recorded (the user's import proves the identity)
         access_lines = access.describe()
@@ -421,6 +427,7 @@ def create(
         removed_grants=[rbac.describe(o) for o in rbac_plan.delete],
         earlier_valid=earlier,
         access_rules=access_rules,
+        granted=access,
     )
 
 

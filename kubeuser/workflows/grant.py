@@ -43,9 +43,9 @@ class GrantResult:
             "user": self.user,
             "dryRun": self.dry_run,
             "changes": self.changes,
-            "access": self.access.to_dict(),
+            "access": self.access.grants(self.user),
             "grants": self.access.describe(),
-            "rbac": [rbac.describe(o) for o in self.objects],
+            "rbac": [rbac.ref_of(o) for o in self.objects],
         }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import access, naming, ownership, registry
+from kubeuser import access, naming, ownership, rbac, registry
 from kubeuser.errors import ForbiddenError, NotFoundError
 from kubeuser.gateway import Gateway
 
@@ -18,12 +18,65 @@ def days_left(record: registry.UserRecord, now: datetime | None = None) -> float
     return (registry.parse_time(record.certificate.not_after) - now).total_seconds() / 86400
 
 
+AUTH_X509 = "x509"  # how the user authenticates: a client certificate (every user kubeuser records today)
+
+
+def certificate_view(c: registry.CertRecord) -> dict[str, Any]:
+    """One certificate of the record as ``-o json|yaml`` shows it (camelCase; the stored keys are snake_case)."""
+    return {
+        "serial": c.serial,
+        "notBefore": c.not_before,
+        "notAfter": c.not_after,
+        "issuedAt": c.issued_at,
+        "issuedBy": c.issued_by,
+        "csrName": c.csr_name,
+        "requestedSeconds": c.requested_seconds,
+        "replacedAt": c.replaced_at,
+        "publicKeySha256": c.public_key_sha256,
+    }
+
+
 def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[str, Any]:
-    """The machine-readable list row: the record plus derived status and days left."""
-    d = record.to_dict()
-    d["effectiveStatus"] = record.effective_status(now)
-    d["daysLeft"] = round(days_left(record, now), 2)
-    return d
+    """The machine-readable list row: the record (in the output's camelCase, not its stored form), the derived
+    status and days left, and the access as one object per grant."""
+    return {
+        "user": record.user,
+        "auth": AUTH_X509,
+        "groups": list(record.groups),
+        "status": record.status,
+        "effectiveStatus": record.effective_status(now),
+        "daysLeft": round(days_left(record, now), 2),
+        "cluster": record.cluster,
+        "context": record.context,
+        "namespace": record.namespace,
+        "certificate": certificate_view(record.certificate),
+        "history": [certificate_view(c) for c in record.history],
+        "bindings": [rbac.object_ref(b.kind, b.name, b.namespace, b.role_kind, b.role_name) for b in record.bindings],
+        "access": record.access.grants(record.user) if record.access is not None else None,
+        "createdAt": record.created_at,
+        "createdBy": record.created_by,
+        "revokedAt": record.revoked_at,
+        "revokedBy": record.revoked_by,
+        "format": record.format,
+        "keyType": record.key_type,
+        "keySize": record.key_size,
+        "keyHolder": record.key_holder or "admin",  # None: the admin made the key (as `list -o wide` says)
+        "delivery": record.delivery,
+        "out": record.out,
+        "kubeconfigUser": record.kubeconfig_user,
+        "kubeconfigFile": record.kubeconfig_file,
+    }
+
+
+@dataclass
+class UserList:
+    """``kubeuser list``: the users (bindings as they exist now), and the ``--expiring`` window if one was given."""
+
+    records: list[registry.UserRecord]
+    expiring: str | None = None  # the --expiring DURATION as given
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"users": [summary(r) for r in self.records]}
 
 
 def expiring(

@@ -9,7 +9,10 @@ import re
 import uuid
 from typing import Any
 
+from json_schema import errors
 from kubeuser_runner import kubeuser, ok
+
+from kubeuser.output import schemas
 
 
 def test_access_line_list_wide_and_expiring(control_plane: Any, namespace: str) -> None:
@@ -22,13 +25,18 @@ def test_access_line_list_wide_and_expiring(control_plane: Any, namespace: str) 
 
     other = f"ou-{uuid.uuid4().hex[:8]}"
     created = json.loads(ok(kubeuser("create", other, "-n", namespace, "--clusterrole", "view", "-o", "json")).stdout)
-    assert len(created["access"]) > 5 and len("; ".join(created["access"])) > 1000  # every rule, as before
+    assert errors(created, schemas.CREATE) == []  # as the real cluster answers, too
+    rules = created["effectiveRules"]  # every rule of `view` the user may use in the namespace, whole
+    assert len(rules) > 5 and any("pods" in r.get("resources", []) and "list" in r["verbs"] for r in rules)
+    assert created["access"] == [{"namespace": namespace, "roleRef": {"kind": "ClusterRole", "name": "view"}}]
 
-    rows = {r["user"]: r for r in json.loads(ok(kubeuser("list", "-o", "json")).stdout)["users"]}
+    listed = json.loads(ok(kubeuser("list", "-o", "json")).stdout)
+    assert errors(listed, schemas.LIST) == []
+    rows = {r["user"]: r for r in listed["users"]}
     mine = rows[name]
     text = ok(kubeuser("list", env={"COLUMNS": "60"})).stdout  # a pipe: whole values whatever COLUMNS says
     (line,) = [ln for ln in text.splitlines() if ln.startswith(name + " ")]
-    assert line.split()[:4] == [name, "-", "active", mine["certificate"]["not_after"]]
+    assert line.split()[:4] == [name, "-", "active", mine["certificate"]["notAfter"]]
     wide = ok(kubeuser("list", "-o", "wide", env={"COLUMNS": "60"})).stdout
     (line,) = [ln for ln in wide.splitlines() if ln.startswith(name + " ")]
     bindings = line.split()[5].split(",")

@@ -18,7 +18,15 @@ def test_create_json_is_the_only_stdout(cli: Any, env: dict[str, Any]) -> None:
     assert code == 0, err
     data = json.loads(out)
     assert data["user"] == "alice" and data["groups"] == ["dev"] and data["lifetime"] == "honoured"
-    assert data["rbac"][0] == {"kind": "Role", "name": "kubeuser:alice", "namespace": "dev"}
+    assert data["rbac"] == [
+        {"kind": "Role", "name": "kubeuser:alice", "namespace": "dev", "roleRef": None},
+        {"kind": "RoleBinding", "name": "kubeuser:alice", "namespace": "dev",
+         "roleRef": {"kind": "Role", "name": "kubeuser:alice"}},
+    ]  # fmt: skip
+    assert data["access"] == [
+        {"namespace": "dev", "verbs": ["get", "list"], "resources": ["pods"], "apiGroups": [""],
+         "roleRef": {"kind": "Role", "name": "kubeuser:alice"}}
+    ]  # fmt: skip
     assert data["context"] == "alice@prod" and data["kubeconfig"] == str(env["kc"])
     assert "PRIVATE KEY" not in out + err
 
