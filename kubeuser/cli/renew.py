@@ -91,14 +91,26 @@ def renew(
         render.out(render.dump(res.to_dict(), fmt))
         return
     d = res.to_dict()
-    text = (
-        f"renewed {res.user}: serial {d['previousSerial']} → {d['serial']}, valid until {d['notAfter']}"
-        f" ({d['lifetime']}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
-    )
+    if d["auth"] == "token":
+        text = (
+            f"renewed {res.user}: new token bound to Secret {d['boundSecret']}, valid until {d['notAfter']}"
+            f" ({d['lifetime']})\n"
+        )
+        if res.invalidated:
+            text += (
+                f"invalidated: {len(res.invalidated)} earlier token(s) (Secrets deleted: "
+                f"{', '.join(res.invalidated)}); they get 401 within about 10 s\n"
+            )
+    else:
+        text = (
+            f"renewed {res.user}: serial {d['previousSerial']} → {d['serial']}, valid until {d['notAfter']}"
+            f" ({d['lifetime']}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
+        )
     for c in res.earlier_valid:
         if any(c.serial in w for w in res.warnings if "stale" in w):
             continue  # said in the warning about the stale handout
-        text += f"still valid: earlier certificate {c.serial} authenticates until {c.not_after}\n"
+        what = "token bound to Secret" if c.is_token else "certificate"
+        text += f"still valid: earlier {what} {c.serial} authenticates until {c.not_after}\n"
     if res.standalone_yaml is not None:
         render.out(res.standalone_yaml)
     if out == "-":

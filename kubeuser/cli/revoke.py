@@ -84,10 +84,23 @@ def _report(res: object) -> str:
         lines.append(f"not touched (another registry's user of the same name): {what}")
     for what in res.kubeconfig_kept + res.local_kept:
         lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
-    lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
-    if res.still_valid:
+    if res.auth == "token":
+        lines += ["", "Residual access (a token identity: its tokens can be killed, and were):"]
+        killed = len(res.tokens_killed)
+        lines.append(
+            f"  - {killed} token Secret(s)"
+            + (f" and ServiceAccount {res.service_account}" if res.service_account_deleted else "")
+            + " deleted: every token of the user gets 401 Unauthorized within about 10 s (the API server's "
+            "authentication cache)"
+        )
+    else:
+        lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
+    if res.auth == "token" and not res.still_valid:
+        pass
+    elif res.still_valid:
         for c in res.still_valid:
-            lines.append(f"  - certificate {c.serial} still AUTHENTICATES until {c.not_after}")
+            what = f"token bound to Secret {c.serial}" if c.is_token else f"certificate {c.serial}"
+            lines.append(f"  - {what} still AUTHENTICATES until {c.not_after}")
     elif res.not_after:
         lines.append(f"  - the certificate expired at {res.not_after}: it no longer authenticates")
     else:
