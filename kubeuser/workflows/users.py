@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import access, naming, ownership, registry
+from kubeuser import access, naming, ownership, registry, tokens
 from kubeuser.errors import ForbiddenError, NotFoundError
 from kubeuser.gateway import Gateway
 
@@ -16,6 +16,14 @@ NEAR_EXPIRY_DAYS = 7
 def days_left(record: registry.UserRecord, now: datetime | None = None) -> float:
     now = now or datetime.now(timezone.utc)
     return (registry.parse_time(record.certificate.not_after) - now).total_seconds() / 86400
+
+
+def identity_of(record: registry.UserRecord) -> tuple[str, list[str]]:
+    """(user name, groups) the API server sees for the record's credential."""
+    if record.is_token and record.service_account and record.service_account_namespace:
+        ns = record.service_account_namespace
+        return tokens.username(ns, record.service_account), tokens.groups(ns)
+    return record.user, list(record.groups)
 
 
 def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[str, Any]:
@@ -112,6 +120,7 @@ def show(gw: Gateway, registry_namespace: str, user: str, namespace: str | None 
         )
     record, cert = found
     ns = namespace or record.namespace
-    bindings = access.bindings_for(gw, record.user, record.groups)
-    perms = access.can_i_summary(gw, record.user, record.groups, ns)
+    who, groups = identity_of(record)
+    bindings = access.bindings_for(gw, who, groups)
+    perms = access.can_i_summary(gw, who, groups, ns)
     return ShowResult(record, cert, bindings, perms, ns)
