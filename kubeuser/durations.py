@@ -106,3 +106,15 @@ def format(seconds: float) -> str:
             parts.append(f"{n}{unit}")
     text = "".join(parts[:2]) or "0s"
     return f"-{text}" if neg else text
+
+
+def rough(seconds: float) -> str:
+    """A measured duration for people: whole hours past a day, whole minutes past a minute.
+
+    ``364d23h59m`` → ``365d``, ``9m59s`` → ``10m``, ``1d5s`` → ``1d`` (clocks and issuance take a moment).
+    """
+    if abs(seconds) >= 86400:
+        seconds = round(seconds / 3600) * 3600
+    elif abs(seconds) >= 60:
+        seconds = round(seconds / 60) * 60
+    return format(seconds)

@@ -358,14 +358,14 @@ class ResolvedContext:
     def client_certificate_pem(self) -> bytes | None:
         """The context's client certificate (PEM), or None for token/exec/other users."""
         data = self.embedded_user().get("client-certificate-data")
-        return _decode_b64(data, f"client-certificate-data of user {self.user_name!r}") if data else None
+        return decode_b64(data, f"client-certificate-data of user {self.user_name!r}") if data else None
 
 
 _CLUSTER_FILE_KEYS = {"certificate-authority": "certificate-authority-data"}
 _USER_FILE_KEYS = {"client-certificate": "client-certificate-data", "client-key": "client-key-data"}
 
 
-def _resolve_ref(ref: str, base: Path | None) -> Path:
+def resolve_ref(ref: str, base: Path | None) -> Path:
     """A file reference as kubectl resolves it: relative to the defining kubeconfig's directory."""
     path = Path(os.path.expanduser(ref))
     if not path.is_absolute():
@@ -374,7 +374,7 @@ def _resolve_ref(ref: str, base: Path | None) -> Path:
 
 
 def _read_ref(ref: str, base: Path | None, what: str, origin: Path | None = None) -> bytes:
-    path = _resolve_ref(ref, base)
+    path = resolve_ref(ref, base)
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -385,7 +385,8 @@ def _read_ref(ref: str, base: Path | None, what: str, origin: Path | None = None
         ) from exc
 
 
-def _decode_b64(value: Any, what: str) -> bytes:
+def decode_b64(value: Any, what: str) -> bytes:
+    """A ``*-data`` field's bytes; :class:`KubeconfigError` ("*what* is not valid base64") otherwise."""
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):
@@ -399,7 +400,7 @@ def _decode_b64(value: Any, what: str) -> bytes:
 def _ca_pem(cluster: Mapping[str, Any], cluster_name: str, origin: Path | None) -> bytes | None:
     data = cluster.get("certificate-authority-data")
     if data:
-        return _decode_b64(data, f"certificate-authority-data of cluster {cluster_name!r}")
+        return decode_b64(data, f"certificate-authority-data of cluster {cluster_name!r}")
     ref = cluster.get("certificate-authority")
     if isinstance(ref, str) and ref:
         base = origin.parent if origin is not None else None

@@ -305,7 +305,8 @@ def _serial_hex(serial: int) -> str:
     return "0" + body if len(body) % 2 else body
 
 
-def _iso_z(dt: datetime) -> str:
+def iso_z(dt: datetime) -> str:
+    """A moment in UTC to the second, as Kubernetes writes it: ``2026-01-02T03:04:05Z``."""
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -352,8 +353,8 @@ class CertInfo:
             "common_name": self.common_name,
             "groups": list(self.groups),
             "serial": self.serial,
-            "not_before": _iso_z(self.not_before),
-            "not_after": _iso_z(self.not_after),
+            "not_before": iso_z(self.not_before),
+            "not_after": iso_z(self.not_after),
             "lifetime_seconds": self.lifetime_seconds(),
             "issuer": self.issuer,
             "subject": self.subject,
@@ -361,7 +362,8 @@ class CertInfo:
         }
 
 
-def _cert_info(cert: x509.Certificate) -> CertInfo:
+def cert_info(cert: x509.Certificate) -> CertInfo:
+    """Describe a loaded certificate (a client certificate, a CA, a server's certificate)."""
     subject, issuer = _names(cert)
     cns = _values(subject, NameOID.COMMON_NAME)
     return CertInfo(
@@ -376,7 +378,9 @@ def _cert_info(cert: x509.Certificate) -> CertInfo:
     )
 
 
-def _load_first_cert(pem: bytes, what: str = "certificate") -> x509.Certificate:
+def load_cert(pem: bytes, what: str = "certificate") -> x509.Certificate:
+    """The first certificate in *pem*; :class:`VerificationError` ("the *what* is not a readable PEM
+    certificate") if there is none."""
     if isinstance(pem, str):
         pem = pem.encode("utf-8", "surrogateescape")
     try:
@@ -390,7 +394,7 @@ def _load_first_cert(pem: bytes, what: str = "certificate") -> x509.Certificate:
 
 def parse_cert(pem: bytes) -> CertInfo:
     """Describe the first certificate in *pem*; :class:`VerificationError` if unreadable."""
-    return _cert_info(_load_first_cert(pem))
+    return cert_info(load_cert(pem))
 
 
 def load_ca_bundle(pem: bytes) -> list[x509.Certificate]:
@@ -421,13 +425,13 @@ def _fmt_list(values: Sequence[str]) -> str:
 def issued_by(cert_pem: bytes, ca_pem: bytes) -> bool:
     """True iff the (first) certificate in *cert_pem* was issued directly by a CA in *ca_pem*."""
     try:
-        cert = _load_first_cert(cert_pem)
-        return _directly_issued_by(cert, load_ca_bundle(ca_pem)) is None
+        cert = load_cert(cert_pem)
+        return why_not_issued_by(cert, load_ca_bundle(ca_pem)) is None
     except (KubeuserError, ValueError):
         return False
 
 
-def _directly_issued_by(cert: x509.Certificate, bundle: Sequence[x509.Certificate]) -> str | None:
+def why_not_issued_by(cert: x509.Certificate, bundle: Sequence[x509.Certificate]) -> str | None:
     """None if *cert* is signed by a member of *bundle*, else a description of why not."""
     issuer = _names(cert)[1]
     same_name = [ca for ca in bundle if _names(ca)[0] == issuer]
@@ -465,8 +469,8 @@ def verify_issued(
     ``None``: the caller reports "chain not checked") and validity at *now*.
     All differences are reported together in one :class:`VerificationError`.
     """
-    cert = _load_first_cert(cert_pem, "issued certificate")
-    info = _cert_info(cert)
+    cert = load_cert(cert_pem, "issued certificate")
+    info = cert_info(cert)
     problems: list[str] = []
 
     want_fp = public_key_fingerprint(key)
@@ -506,15 +510,15 @@ def verify_issued(
 
     if ca_pem is not None:
         bundle = load_ca_bundle(ca_pem)
-        why = _directly_issued_by(cert, bundle)
+        why = why_not_issued_by(cert, bundle)
         if why is not None:
             problems.append(f"not issued by the cluster CA: {why}")
 
     at = _utc(now)
     if at < info.not_before:
-        problems.append(f"not yet valid: valid from {_iso_z(info.not_before)}, now is {_iso_z(at)}")
+        problems.append(f"not yet valid: valid from {iso_z(info.not_before)}, now is {iso_z(at)}")
     elif at > info.not_after:
-        problems.append(f"expired at {_iso_z(info.not_after)}, now is {_iso_z(at)}")
+        problems.append(f"expired at {iso_z(info.not_after)}, now is {iso_z(at)}")
 
     if problems:
         raise VerificationError(
@@ -530,7 +534,7 @@ def cert_matches_key(cert_pem: bytes, key_pem: bytes) -> bool:
 
     Unreadable input raises (VerificationError for the certificate, UsageError for the key).
     """
-    cert = _load_first_cert(cert_pem)
+    cert = load_cert(cert_pem)
     key = load_key_pem(key_pem)
     return public_key_fingerprint(cert.public_key()) == public_key_fingerprint(key)
 

@@ -3,6 +3,9 @@
 - CSRs are signed by an in-memory CA (tests/pki_factory.py) when approved, if ``signer`` is on.
 - ``version`` decides whether ``expirationSeconds`` is honoured (≥ 1.22) and SelfSubjectReview exists (≥ 1.27).
 - ``max_duration`` models the signer's --cluster-signing-duration cap.
+- ``trusts_signer=False`` models an API server whose --client-ca-file does not hold the signer's CA (Canonical
+  k8s-snap), or a proxy in front of it that drops client certificates: the signer issues, and every
+  certificate it issued gets 401.
 - ``deny`` holds "verb resource" strings the admin may not do (SSAR says no; the call gets 403), e.g.
   ``create configmaps`` or ``list clusterroles`` (get_object/list_objects check ``get``/``list`` KINDs).
 - ClusterRoles: the built-in ones in CLUSTER_ROLES are always there (get/list), besides stored ones.
@@ -52,6 +55,7 @@ class FakeGateway:
         admin_user: str = "admin",
         server: str = "https://127.0.0.1:6443",
         namespaces: tuple[str, ...] = ("default", "kube-system", "dev"),
+        trusts_signer: bool = True,
     ) -> None:
         self.base_namespaces = set(namespaces)
         self._server = server
@@ -60,6 +64,7 @@ class FakeGateway:
         self.max_duration = max_duration
         self.deny = deny or set()
         self.admin_user = admin_user
+        self.trusts_signer = trusts_signer
         self.ca, self.ca_key = pki_factory.make_ca("fake-cluster-ca")
         self.csrs: dict[str, dict[str, Any]] = {}
         self.objects: dict[tuple[str, str | None, str], dict[str, Any]] = {}
@@ -70,6 +75,7 @@ class FakeGateway:
         self.tokens: dict[str, tuple[str, str, str, str, datetime]] = {}  # token -> (ns, sa, secret, uid, exp)
         self.as_user: str | None = None  # set on views created by as_certificate / as_token
         self.as_groups: list[str] = []
+        self.rejected = False  # set on views for credentials the server does not accept (401 on every call)
         self._root: FakeGateway = self
 
     # plumbing ---------------------------------------------------------------------------
@@ -82,6 +88,8 @@ class FakeGateway:
         return self._server
 
     def _call(self, name: str, check: str | None = None) -> None:
+        if self.rejected:
+            raise UnauthenticatedError("401 Unauthorized")
         root = self._root
         root.calls[name] += 1
         exc = root.fail.pop(name, None)
@@ -332,11 +340,20 @@ class FakeGateway:
         try:
             cert.verify_directly_issued_by(self.ca)
         except Exception:
-            return _Unauthenticated(self)  # type: ignore[return-value]
+            return self._rejected()
+        if not self.trusts_signer:
+            return self._rejected()
         view = copy.copy(self)
         view._root = self
         view.as_user = str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
         view.as_groups = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+        return view
+
+    def _rejected(self) -> FakeGateway:
+        """A view for credentials the API server does not accept: every call is a 401."""
+        view = copy.copy(self)
+        view._root = self
+        view.rejected = True
         return view
 
     # tokens ------------------------------------------------------------------------------
@@ -405,27 +422,13 @@ class FakeGateway:
     def as_token(self, token: str) -> FakeGateway:
         self._call("as_token")
         if not self.token_valid(token):
-            return _Unauthenticated(self)  # type: ignore[return-value]
+            return self._rejected()
         ns, sa, *_ = self.tokens[token]
         view = copy.copy(self)
         view._root = self
         view.as_user = f"system:serviceaccount:{ns}:{sa}"
         view.as_groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
         return view
-
-
-class _Unauthenticated:
-    def __init__(self, root: FakeGateway) -> None:
-        self.root = root
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "close":
-            return lambda: None
-
-        def fail(*a: Any, **k: Any) -> Any:
-            raise UnauthenticatedError("401 Unauthorized")
-
-        return fail
 
 
 def _builtin_cluster_role(name: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Annotated, Any, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from kubeuser.cli.app import (
     app,
     check_output,
 )
+
+if TYPE_CHECKING:
+    from kubeuser.checks import Report
 
 DOCTOR_EPILOG = """Examples:
 
@@ -37,19 +40,12 @@ PREFLIGHT_EPILOG = """Examples:
   kubeuser preflight --context admin@prod --timeout 60 -o yaml
 
 It submits one throwaway CSR (CN kubeuser-preflight-<random>, 10 minutes) to prove the signer issues,
-and always deletes it. Exit status: 0 when every required check passes, 12 otherwise.
+always deletes it, and signs in with the certificate to prove the API server accepts it. Exit status:
+0 when every required check passes, 12 otherwise.
 """
 
 MARKS_TTY = {"pass": "[green]✓[/green]", "fail": "[red]✗[/red]", "warn": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}
 MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "skip": "-"}
-
-
-class _CheckLike(Protocol):
-    id: str
-    title: str
-    status: str
-    detail: str
-    fix: str | None
 
 
 @app.command(epilog=DOCTOR_EPILOG)
@@ -62,8 +58,7 @@ def doctor(
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
-    from kubeuser import durations, render
-    from kubeuser.errors import CheckFailedError, KubeconfigError
+    from kubeuser import durations
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
@@ -71,31 +66,7 @@ def doctor(
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
         report = wf.run(opts)
-    if fmt != "text":
-        render.out(render.dump(report.to_dict(), fmt))
-    else:
-        head = [
-            f"context {report.context or '?'} (cluster {report.cluster or '?'}, user {report.user or '?'})",
-            f"server {report.server or '?'}, namespace {report.namespace or '?'}",
-        ]
-        if report.authenticated:
-            who = report.identity.username if report.identity and report.identity.username else None
-            tail = "authenticated" + (f" as {who}" if who else "")
-        else:
-            tail = "NOT authenticated"
-        tail += _counts(report.checks)
-        _table("kubeuser doctor", head, report.checks, tail)
-    for cid in ("kubeconfig", "context"):  # no identity to check: the same error as every other command's
-        c = report.check(cid)
-        if c.status == "fail":
-            raise KubeconfigError(c.detail, hint=c.fix)
-    if not report.authenticated:
-        auth = report.check("authentication")
-        first = auth if auth.status == "fail" else (report.failures[0] if report.failures else None)
-        raise CheckFailedError(
-            "the identity does not authenticate" + (f": {first.id}: {first.detail}" if first is not None else ""),
-            hint=first.fix if first is not None and first.fix else "see the checks above",
-        )
+    _finish(report, fmt)
 
 
 @app.command(epilog=PREFLIGHT_EPILOG)
@@ -111,9 +82,9 @@ def preflight(
     debug: DebugOpt = False,
 ) -> None:
     """Before onboarding: may this admin create and approve CSRs and RBAC here, and does the signer issue?"""
-    from kubeuser import durations, pki, registry, render
+    from kubeuser import durations, pki, registry
     from kubeuser.connect import connected
-    from kubeuser.errors import CheckFailedError, KubeuserError
+    from kubeuser.errors import KubeuserError
     from kubeuser.workflows import preflight as wf
 
     fmt = check_output(output)
@@ -134,22 +105,7 @@ def preflight(
         )
         with _busy(fmt, "Running preflight checks (a throwaway CSR included)…"):
             report = wf.run(gw, opts)
-    if fmt != "text":
-        render.out(render.dump(report.to_dict(), fmt))
-    else:
-        head = [
-            f"context {report.context} ({report.server}, {report.server_version or 'version unknown'})"
-            + (f" as {report.identity}" if report.identity else ""),
-            f"namespace {report.namespace}, registry namespace {report.registry_namespace}",
-        ]
-        tail = ("ready to onboard users" if report.ok else "NOT ready to onboard users") + _counts(report.checks)
-        _table("kubeuser preflight", head, report.checks, tail)
-    if not report.ok:
-        failed = report.failed
-        raise CheckFailedError(
-            f"{len(failed)} required check(s) failed: " + "; ".join(f"{c.id}: {c.detail}" for c in failed),
-            hint=failed[0].fix or "see the checks above",
-        )
+    _finish(report, fmt)
 
 
 # rendering -------------------------------------------------------------------------------------
@@ -167,22 +123,28 @@ def _busy(fmt: str, text: str) -> Iterator[None]:
         yield
 
 
-def _counts(checks: Sequence[Any]) -> str:
-    n = {s: sum(1 for c in checks if c.status == s) for s in ("pass", "fail", "warn", "skip")}
-    parts = [f"{n['fail']} failed"] if n["fail"] else []
-    parts += [f"{n['warn']} warning(s)"] if n["warn"] else []
-    parts += [f"{n['pass']} passed"]
-    parts += [f"{n['skip']} skipped"] if n["skip"] else []
-    return " — " + ", ".join(parts)
+def _finish(report: Report, fmt: str) -> None:
+    """Show *report* (a table, plain lines, or one JSON/YAML document), then fail with its error, if any."""
+    from kubeuser import render
+
+    if fmt != "text":
+        render.out(render.dump(report.to_dict(), fmt))
+    else:
+        _table(report)
+    error = report.error()
+    if error is not None:
+        raise error
 
 
-def _table(title: str, head: list[str], checks: Sequence[_CheckLike], tail: str) -> None:
+def _table(report: Report) -> None:
     """A rich table on a terminal; aligned plain lines (no colour, no box) otherwise."""
     from rich.markup import escape
     from rich.table import Table
 
     from kubeuser import render
 
+    title, head, checks = report.title, report.heading(), report.checks
+    tail = f"{report.verdict()} — {report.counts()}"
     console = render.console(soft_wrap=False)
     if not console.is_terminal:
         width = max((len(c.id) for c in checks), default=0)

@@ -6,10 +6,12 @@ Two layers:
   through :func:`require_onboarding_permissions` before it touches anything, so both commands speak with
   the same messages;
 * the full preflight (:func:`run`): connection and identity, every permission, a throwaway CSR that
-  proves the signer really issues (always deleted afterwards), whether ``expirationSeconds`` is honoured,
-  and whether the server has SelfSubjectReview.
+  proves the signer really issues (always deleted afterwards) and that the API server accepts what it
+  issued (a sign-in with the throwaway certificate), whether ``expirationSeconds`` is honoured, and
+  whether the server has SelfSubjectReview.
 
-Every check carries a concrete fix; a missing permission's fix is the exact RBAC rule the admin lacks.
+Every check carries a concrete fix; a missing permission's fix is the exact RBAC rule the admin lacks. The
+checks are :class:`kubeuser.checks.Check` in a :class:`PreflightReport`, rendered like doctor's.
 """
 
 from __future__ import annotations
@@ -17,15 +19,24 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from kubeuser import durations, pki
-from kubeuser.errors import ForbiddenError, KubeuserError
+from kubeuser.checks import FAIL, PASS, SKIP, WARN, Check, Report, Status
+from kubeuser.errors import CheckFailedError, ForbiddenError, KubeuserError, UnauthenticatedError
 from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.progress import RecordingReporter
 from kubeuser.workflows.issue import IssuedCertificate, issue
+from kubeuser.workflows.steps import identity_text, prove
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+TITLES = {
+    "connect": "connect and authenticate",
+    "permissions": "permission checks (SelfSubjectAccessReview)",
+    "signer": "the signer issues certificates",
+    "cert-authenticates": "the API server accepts the issued certificate",
+    "expiration-seconds": "expirationSeconds is honoured",
+    "selfsubjectreview": "SelfSubjectReview is available",
+}
 PROBE_TTL = 600
 PROBE_PREFIX = "kubeuser-preflight-"
 DEFAULT_TIMEOUT = 30.0
@@ -45,27 +56,8 @@ from kubeuser.permissions import (  # noqa: E402 - re-exported: the preflight re
 
 
 @dataclass
-class Check:
-    id: str
-    title: str
-    status: str  # pass | fail | warn | skip
-    detail: str = ""
-    fix: str | None = None
-    required: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "fix": self.fix,
-            "required": self.required,
-        }
-
-
-@dataclass
-class PreflightReport:
+class PreflightReport(Report):
+    title: ClassVar[str] = "kubeuser preflight"
     context: str
     server: str
     namespace: str
@@ -75,13 +67,24 @@ class PreflightReport:
     checks: list[Check] = field(default_factory=list)
     probe_csr: str | None = None
 
-    @property
-    def failed(self) -> list[Check]:
-        return [c for c in self.checks if c.status == FAIL and c.required]
+    def heading(self) -> list[str]:
+        return [
+            f"context {self.context} ({self.server}, {self.server_version or 'version unknown'})"
+            + (f" as {self.identity}" if self.identity else ""),
+            f"namespace {self.namespace}, registry namespace {self.registry_namespace}",
+        ]
 
-    @property
-    def ok(self) -> bool:
-        return not self.failed
+    def verdict(self) -> str:
+        return "ready to onboard users" if self.ok else "NOT ready to onboard users"
+
+    def error(self) -> KubeuserError | None:
+        if self.ok:
+            return None
+        failed = self.failed
+        return CheckFailedError(
+            f"{len(failed)} required check(s) failed: " + "; ".join(f"{c.id}: {c.detail}" for c in failed),
+            hint=(failed[0].fix if failed else None) or "see the checks above",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,14 +130,14 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
         add(
             Check(
                 "connect",
-                "connect and authenticate",
+                TITLES["connect"],
                 FAIL,
                 exc.message,
                 (exc.hint + "; " if exc.hint else "") + "`kubeuser doctor` checks the connection step by step",
             )
         )
-        for cid, title in _LATER:
-            add(Check(cid, title, SKIP, "cannot connect to the API server (see connect)"))
+        for cid, required in _LATER:
+            add(Check(cid, TITLES[cid], SKIP, "cannot connect to the API server (see connect)", required=required))
         return report
     report.server_version = version.git_version
     who = identity.username or opts.cert_cn
@@ -143,7 +146,7 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
     add(
         Check(
             "connect",
-            "connect and authenticate",
+            TITLES["connect"],
             PASS,
             f"{gw.server} ({version.git_version or 'unknown version'}) as "
             + (f"{who} ({how})" if who else "an authenticated identity"),
@@ -161,7 +164,7 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
     try:
         results = check_permissions(gw, perms)
     except KubeuserError as exc:
-        add(Check("permissions", "permission checks (SelfSubjectAccessReview)", FAIL, exc.message, exc.hint))
+        add(Check("permissions", TITLES["permissions"], FAIL, exc.message, exc.hint))
         results = None
     allowed: dict[str, bool] = {}
     if results is not None:
@@ -178,28 +181,35 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
     issued: IssuedCertificate | None = None
     if lacking:
         reason = f"not tested: this identity may not submit and approve CSRs (see {', '.join(lacking)})"
-        add(Check("signer", "the signer issues certificates", SKIP, reason))
+        add(Check("signer", TITLES["signer"], SKIP, reason))
     else:
         check, issued, report.probe_csr = _probe_signer(gw, opts, version)
         add(check)
 
-    # 4. expirationSeconds
+    # 4. the API server accepts what the signer issued
     if issued is None:
-        add(Check("expiration-seconds", "expirationSeconds is honoured", SKIP, "no certificate was issued",
+        add(Check("cert-authenticates", TITLES["cert-authenticates"], SKIP, "no certificate was issued"))
+    else:
+        add(_probe_authenticates(gw, issued, version))
+
+    # 5. expirationSeconds
+    if issued is None:
+        add(Check("expiration-seconds", TITLES["expiration-seconds"], SKIP, "no certificate was issued",
                   required=False))  # fmt: skip
     else:
         add(_lifetime_check(issued, version))
 
-    # 5. SelfSubjectReview
+    # 6. SelfSubjectReview
     add(_self_subject_review(version, identity))
     return report
 
 
-_LATER = (
-    ("permissions", "permission checks (SelfSubjectAccessReview)"),
-    ("signer", "the signer issues certificates"),
-    ("expiration-seconds", "expirationSeconds is honoured"),
-    ("selfsubjectreview", "SelfSubjectReview is available"),
+_LATER = (  # what is skipped when the server cannot be reached: id, required
+    ("permissions", True),
+    ("signer", True),
+    ("cert-authenticates", True),
+    ("expiration-seconds", False),
+    ("selfsubjectreview", False),
 )
 
 
@@ -238,7 +248,7 @@ def _registry_namespace(gw: Gateway, namespace: str, may_write: bool) -> Check:
 def _probe_signer(
     gw: Gateway, opts: PreflightOptions, version: ServerVersion
 ) -> tuple[Check, IssuedCertificate | None, str | None]:
-    title = "the signer issues certificates"
+    title = TITLES["signer"]
     user = PROBE_PREFIX + secrets.token_hex(4)
     recorder = RecordingReporter()
     t0 = time.monotonic()
@@ -274,10 +284,38 @@ def _probe_signer(
     return Check("signer", title, status, detail, fix), issued, issued.csr_name
 
 
+def _probe_authenticates(gw: Gateway, issued: IssuedCertificate, version: ServerVersion) -> Check:
+    """Sign in with the throwaway certificate: a signer whose certificates the API server does not trust (or a
+    proxy in front of it that drops client certificates) passes the signer check and fails every create."""
+    user = issued.info.common_name
+
+    def verdict(status: Status, detail: str, fix: str | None = None) -> Check:
+        return Check("cert-authenticates", TITLES["cert-authenticates"], status, detail, fix)
+
+    try:
+        identity, user_gw = prove(gw, issued.cert_pem, issued.key_pem, user)
+    except UnauthenticatedError:
+        return verdict(
+            FAIL,
+            f"the certificate for {user} was issued, but the API server rejects it (401 Unauthorized): it trusts "
+            "another CA for client certificates than the one the signer uses (or a proxy in front of it does not "
+            "pass client certificates on). Client certificates cannot be used on this cluster: `kubeuser create` "
+            "would fail when it proves the new certificate",
+            "the cluster admin adds the signer's CA (kube-controller-manager --cluster-signing-cert-file) to "
+            "kube-apiserver's --client-ca-file, or lets the proxy pass client certificates through",
+        )
+    except ForbiddenError as exc:  # a 403 means the server knew who the certificate names
+        return verdict(PASS, f"{user} signs in (the server answered 403, not 401: {exc.message})")
+    except KubeuserError as exc:
+        return verdict(FAIL, f"signing in as {user}: {exc.message}", exc.hint)
+    user_gw.close()
+    return verdict(PASS, f"{user} signs in with it: {identity_text(identity, user, version)}")
+
+
 def _lifetime_check(issued: IssuedCertificate, version: ServerVersion) -> Check:
     lt = issued.lifetime
-    title = "expirationSeconds is honoured"
-    granted = durations.format(_approx(lt.granted_seconds))
+    title = TITLES["expiration-seconds"]
+    granted = durations.rough(lt.granted_seconds)
     asked = durations.format(lt.requested_seconds)
     if lt.verdict == "honoured":
         return Check("expiration-seconds", title, PASS, f"honoured: asked {asked}, got {granted}", required=False)
@@ -304,7 +342,7 @@ def _lifetime_check(issued: IssuedCertificate, version: ServerVersion) -> Check:
 
 
 def _self_subject_review(version: ServerVersion, identity: Identity) -> Check:
-    title = "SelfSubjectReview is available"
+    title = TITLES["selfsubjectreview"]
     if identity.method == "SelfSubjectReview":
         return Check(
             "selfsubjectreview",
@@ -334,12 +372,3 @@ def _self_subject_review(version: ServerVersion, identity: Identity) -> Check:
         None,
         required=False,
     )
-
-
-def _approx(seconds: int) -> int:
-    """A lifetime measured after issuance, rounded for people: 9m59s → 10m, 364d23h59m → 365d."""
-    if seconds >= 86400:
-        return round(seconds / 3600) * 3600
-    if seconds >= 60:
-        return round(seconds / 60) * 60
-    return seconds

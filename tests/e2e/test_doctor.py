@@ -306,6 +306,11 @@ def test_preflight_as_the_real_admin(control_plane: Any) -> None:
     assert csr.startswith("kubeuser-kubeuser-preflight-")
     gone = control_plane.kubectl("get", "csr", csr, check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr  # always deleted
+    # the API server accepts what the signer issued: the throwaway certificate signed in as its CN
+    auth = c["cert-authenticates"]
+    probe = c["signer"]["detail"].split("(CN ", 1)[1].split(",", 1)[0]  # kubeuser-preflight-<random>
+    assert probe.startswith("kubeuser-preflight-")
+    assert auth["status"] == "pass" and auth["required"] is True and auth["detail"].startswith(f"{probe} signs in")
     if control_plane.local:  # v1.20.2
         exp = c["expiration-seconds"]
         assert exp["status"] == "warn" and exp["detail"].startswith("ignored: asked 10m, got 365d")
@@ -314,8 +319,13 @@ def test_preflight_as_the_real_admin(control_plane: Any) -> None:
             and "v1.20.2 has no SelfSubjectReview" in (c["selfsubjectreview"]["detail"])
         )
         assert report["serverVersion"] == "v1.20.2" and report["identity"] == "admin"
+        assert (
+            f"authenticated (SelfSubjectAccessReview); v1.20.2 has no SelfSubjectReview, so the name {probe!r}"
+            in (auth["detail"])
+        )
     text = ok(kubeuser("preflight")).stdout
     assert "result: ready to onboard users" in text and "! expiration-seconds" in text
+    assert "✓ cert-authenticates " in text
 
 
 LIMITED_RULES = [

@@ -7,6 +7,7 @@ Every test asserts the cause a check reports, not merely that something failed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
 import json
 import os
@@ -479,7 +480,7 @@ def test_same_name_different_ca(world: World) -> None:
     cert, key = world.client(ca=impostor)
     world.write(embedded(cert, key))
     report = world.doctor()
-    assert "did not sign it" in report.check("cert-chain").detail
+    assert "did not sign this certificate" in report.check("cert-chain").detail
     assert report.check("authentication").status == "fail"
 
 
@@ -741,7 +742,10 @@ def test_cli_json(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     by_id = {c["id"]: c for c in doc["checks"]}
     assert set(by_id) == {cid for cid, _ in wf.CHECKS}
     assert by_id["tcp"]["status"] == "fail" and by_id["tcp"]["fix"]
-    assert set(by_id["tcp"]) == {"id", "title", "status", "detail", "fix"}
+    assert set(by_id["tcp"]) == {"id", "title", "status", "detail", "fix", "required"}
+    # the verdict rests on authentication alone (skipped here: tcp failed), as preflight's on its required checks
+    assert [c["id"] for c in doc["checks"] if c["required"]] == ["authentication"]
+    assert by_id["authentication"]["status"] == "skip"
 
 
 def test_cli_exit_0_when_authenticated(
@@ -767,10 +771,11 @@ def test_a_host_that_cannot_be_encoded(world: World) -> None:
 
 
 def test_an_unexpected_error_fails_one_check_not_the_report(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: Any) -> None:
+    def broken(d: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(wf._Doctor, "check_subject", broken)
+    steps = tuple(dataclasses.replace(s, run=broken) if s.id == "cert-subject" else s for s in wf.STEPS)
+    monkeypatch.setattr(wf, "STEPS", steps)
     world.write()
     report = world.doctor()
     subj = report.check("cert-subject")

@@ -14,6 +14,7 @@ from fake_gateway import FakeGateway
 from workflow_env import write_admin_kubeconfig
 
 from kubeuser import permissions, rbac
+from kubeuser.checks import Check
 from kubeuser.errors import ExitCode, ForbiddenError, KubeuserError, UnreachableError
 from kubeuser.gateway import SIGNER
 from kubeuser.workflows import preflight as pf
@@ -29,7 +30,7 @@ def opts(**kw: Any) -> pf.PreflightOptions:
     return pf.PreflightOptions(**{**base, **kw})
 
 
-def by_id(report: pf.PreflightReport) -> dict[str, pf.Check]:
+def by_id(report: pf.PreflightReport) -> dict[str, Check]:
     return {c.id: c for c in report.checks}
 
 
@@ -155,6 +156,7 @@ def test_all_pass_on_a_modern_cluster() -> None:
         "registry",
         "registry-namespace",
         "signer",
+        "cert-authenticates",
         "expiration-seconds",
         "selfsubjectreview",
     ]
@@ -168,6 +170,10 @@ def test_all_pass_on_a_modern_cluster() -> None:
     assert manifest["metadata"]["annotations"]["kubeuser.io/user"].startswith("kubeuser-preflight-")
     assert gw.csrs == {} and gw.calls["delete_csr"] == 1
     assert "deleted" in checks["signer"].detail and "CN=fake-cluster-ca" in checks["signer"].detail
+    # and the API server accepts what the signer issued: the throwaway certificate signs in as itself
+    user = manifest["metadata"]["annotations"]["kubeuser.io/user"]
+    assert checks["cert-authenticates"].detail == f"{user} signs in with it: server says: {user}"
+    assert checks["cert-authenticates"].required and gw.calls["as_certificate"] == 1
     assert checks["expiration-seconds"].detail == "honoured: asked 10m, got 10m"
     assert "admin" in checks["selfsubjectreview"].detail
     assert report.probe_csr == manifest["metadata"]["name"]
@@ -183,6 +189,8 @@ def test_v1_20_ignores_expiration_seconds_and_has_no_selfsubjectreview() -> None
     assert "needs Kubernetes ≥ 1.22" in exp.detail and "--cluster-signing-duration" in (exp.fix or "")
     ssr = checks["selfsubjectreview"]
     assert ssr.status == "warn" and "v1.20.0 has no SelfSubjectReview" in ssr.detail
+    auth = checks["cert-authenticates"]  # no SelfSubjectReview: a SelfSubjectAccessReview proves the sign-in
+    assert auth.status == "pass" and "authenticated (SelfSubjectAccessReview)" in auth.detail
     assert report.ok  # informational: nothing required failed
     assert not [c for c in report.checks if c.status == "fail"]
     assert gw.csrs == {}
@@ -203,6 +211,9 @@ def test_missing_approve_names_the_rule_and_skips_the_signer() -> None:
     assert approve.detail == f"missing `approve` on signers (certificates.k8s.io) with resourceName {SIGNER}"
     assert APPROVE_RULE in (approve.fix or "") and "| kubectl apply -f -`" in (approve.fix or "")
     assert checks["signer"].status == "skip" and "signer-approve" in checks["signer"].detail
+    assert checks["cert-authenticates"].status == "skip" and checks["cert-authenticates"].detail == (
+        "no certificate was issued"
+    )
     assert checks["expiration-seconds"].status == "skip"
     assert not report.ok and [c.id for c in report.failed] == ["signer-approve"]
     assert gw.calls["create_csr"] == 0  # nothing was submitted
@@ -234,6 +245,37 @@ def test_no_signer_times_out_and_deletes_the_csr() -> None:
     assert signer.status == "fail" and "no certificate was issued within 0.1s" in signer.detail
     assert "was deleted" in (signer.fix or "")
     assert gw.csrs == {} and not report.ok
+
+
+def test_a_certificate_the_api_server_does_not_trust_fails() -> None:
+    # Canonical k8s-snap, or a proxy that drops client certificates: the signer issues, the API server says 401
+    gw = FakeGateway(trusts_signer=False)
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    checks = by_id(report)
+    assert checks["signer"].status == "pass"  # issued, and from the kubeconfig's CA
+    auth = checks["cert-authenticates"]
+    assert auth.status == "fail" and auth.required
+    assert auth.detail.startswith("the certificate for kubeuser-preflight-")
+    assert "was issued, but the API server rejects it (401 Unauthorized): it trusts another CA" in auth.detail
+    assert "Client certificates cannot be used on this cluster" in auth.detail
+    assert "kube-apiserver's --client-ca-file" in (auth.fix or "")
+    assert not report.ok and [c.id for c in report.failed] == ["cert-authenticates"]
+    assert gw.csrs == {} and gw.calls["delete_csr"] == 1  # the throwaway CSR is gone all the same
+    assert "PRIVATE KEY" not in json.dumps(report.to_dict())
+
+
+def test_a_probe_certificate_seen_under_another_name_fails() -> None:
+    gw = FakeGateway()
+    orig = gw.as_certificate
+
+    def mapped(cert_pem: bytes, key_pem: bytes) -> FakeGateway:
+        view = orig(cert_pem, key_pem)
+        view.as_user = "someone-else"  # an authenticating proxy that maps identities
+        return view
+
+    gw.as_certificate = mapped  # type: ignore[method-assign]
+    auth = by_id(pf.run(gw, opts(ca_pem=gw.ca_pem)))["cert-authenticates"]
+    assert auth.status == "fail" and "the server sees the new certificate as 'someone-else'" in auth.detail
 
 
 def test_csr_that_cannot_be_deleted_is_named() -> None:
@@ -307,6 +349,23 @@ def test_cli_names_the_missing_permission_and_exits_12(
     assert "result: NOT ready to onboard users" in out
     assert "error: 1 required check(s) failed: signer-approve" in err
     assert gw.closed == 1
+
+
+def test_cli_says_client_certificates_cannot_be_used_and_exits_12(
+    admin_kc: tuple[Path, FakeGateway], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kc, gw = admin_kc
+    gw.deny.clear()
+    gw.trusts_signer = False
+    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc))
+    assert code == int(ExitCode.CHECK_FAILED)
+    line = next(ln for ln in out.splitlines() if ln.startswith("✗ cert-authenticates "))
+    assert "the API server accepts the issued certificate: the certificate for kubeuser-preflight-" in line
+    assert "result: NOT ready to onboard users" in out
+    lines = err.strip().splitlines()
+    assert lines[-2].startswith("error: 1 required check(s) failed: cert-authenticates: the certificate for ")
+    assert lines[-1].startswith("hint: the cluster admin adds the signer's CA")
+    assert "PRIVATE KEY" not in out + err
 
 
 def test_cli_yaml_with_flags(admin_kc: tuple[Path, FakeGateway], capsys: pytest.CaptureFixture[str]) -> None:
