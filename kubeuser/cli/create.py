@@ -140,7 +140,7 @@ def create(
         force=force,
         timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
-        auth="token" if auth == "token" else "x509",
+        auth=auth,
         service_account_namespace=service_account_namespace,
         key_spec_given=key_size is not None or key_type.lower() != "ecdsa",
     )

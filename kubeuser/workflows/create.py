@@ -20,7 +20,7 @@ from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
-from kubeuser.gateway import Gateway, Identity
+from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
@@ -91,8 +91,8 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     check_timeout(opts.timeout)
     request: csrpolicy.Request | None = None
     groups = v.groups
-    if opts.auth not in tokens.AUTH_KINDS:
-        raise UsageError(f"--auth must be one of {', '.join(tokens.AUTH_KINDS)}, not {opts.auth!r}")
+    if opts.auth not in (*tokens.AUTH_KINDS, tokens.AUTH_AUTO):
+        raise UsageError(f"--auth must be x509, token or auto, not {opts.auth!r}")
     if opts.auth == tokens.AUTH_TOKEN:
         check_token_options(groups=opts.groups, csr=opts.csr_pem is not None, key_spec_given=opts.key_spec_given)
     if opts.csr_pem is not None:
@@ -109,6 +109,27 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
         groups = list(request.organizations)
         key_type, key_size = request.key_type, request.key_size  # type: ignore[assignment]
     return Plan(v.user, groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings), request, opts.auth)
+
+
+AUTO_PROBE_TIMEOUT = 20.0  # --auth auto: how long to wait for a signer that may never issue (EKS)
+
+
+def choose_auth(gw: Gateway, target: Target, version: ServerVersion, opts: CreateOptions, reporter: Reporter) -> str:
+    """``--auth auto``: a client certificate when a throwaway one is issued *and* accepted here, else a token."""
+    from kubeuser.workflows.preflight import probe_x509
+
+    with reporter.step("Choose the kind of identity (--auth auto)") as s:
+        if opts.csr_pem is not None:
+            s.detail = "x509: a certificate request was given (--csr)"
+            return tokens.AUTH_X509
+        works, why = probe_x509(gw, ca_pem=target.ctx.ca_pem(), timeout=min(opts.timeout, AUTO_PROBE_TIMEOUT),
+                                version=version)  # fmt: skip
+        s.detail = f"x509: {why}" if works else f"token, because {why}"
+    if works:
+        return tokens.AUTH_X509
+    check_token_options(groups=opts.groups, csr=False, key_spec_given=opts.key_spec_given)
+    reporter.note(f"--auth auto: onboarding {opts.name} as a ServiceAccount token identity: {why}")
+    return tokens.AUTH_TOKEN
 
 
 def check_token_options(*, groups: list[str], csr: bool, key_spec_given: bool) -> None:
@@ -290,9 +311,6 @@ def create(
     reg = registry.Registry(gw, registry.namespace_from(opts.registry_namespace))
     access = opts.access if opts.access is not None else rbac.Access.of(p.rbac)
     delivery = opts.delivery or (registry.DELIVERY_HANDOUT if opts.out is not None else registry.DELIVERY_KUBECONFIG)
-    token = p.auth == tokens.AUTH_TOKEN
-    sa_ns = (opts.service_account_namespace or reg.namespace) if token else None
-    subject = tokens.subject(sa_ns, tokens.service_account_name(p.user)) if sa_ns is not None else None
 
     # -- checks that change nothing --------------------------------------------------------
     if opts.out is not None and opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
@@ -301,6 +319,11 @@ def create(
     with reporter.step("Connect") as s:
         version = gw.version()
         s.detail = f"{gw.server} ({version.git_version})"
+    if p.auth == tokens.AUTH_AUTO:
+        p.auth = choose_auth(gw, target, version, opts, reporter)
+    token = p.auth == tokens.AUTH_TOKEN
+    sa_ns = (opts.service_account_namespace or reg.namespace) if token else None
+    subject = tokens.subject(sa_ns, tokens.service_account_name(p.user)) if sa_ns is not None else None
     if not skip_preflight:
         with reporter.step("Check permissions") as s:
             preflight(gw, p, reg.namespace, access, sa_ns)
