@@ -434,11 +434,11 @@ def _auth_kinds(report: Report, auth: str) -> Check:
     title = TITLES["auth-kinds"]
     yes = [k for k, ok in kinds.items() if ok]
     pick = auto_choice(kinds)
-    if auth in kinds:  # one kind asked for: its own checks decide; say what the other could do
+    if auth in kinds:  # one kind asked for: its own checks decide (this one informs); say what the other could do
         other = "token" if auth == "x509" else "x509"
         if kinds[auth]:
             return Check("auth-kinds", title, PASS, f"--auth {auth} works here" + (
-                f" ({other} too)" if kinds[other] else f"; {other} does not"))  # fmt: skip
+                f" ({other} too)" if kinds[other] else f"; {other} does not"), required=False)  # fmt: skip
         return Check(
             "auth-kinds",
             title,
@@ -446,14 +446,17 @@ def _auth_kinds(report: Report, auth: str) -> Check:
             f"--auth {auth} does not work here (see the checks above)"
             + (f"; --auth {other} does: `kubeuser create NAME --auth {other}`" if kinds[other] else ""),
             "see the failed checks above",
+            required=False,
         )
     if not yes:
+        why = {k: _why_not(report, ids) for k, ids in (("x509", X509_CHECKS), ("token", TOKEN_CHECKS))}
         return Check(
             "auth-kinds",
             title,
             FAIL,
-            "neither client certificates nor ServiceAccount tokens can be issued and used here",
-            "see the failed checks above",
+            f"neither kind of identity works here: client certificates: {why['x509'][0]}; ServiceAccount tokens: "
+            f"{why['token'][0]}",
+            why["x509"][1] or why["token"][1] or "see the failed checks above",
         )
     if pick == "x509":
         detail = "client certificates (x509)" + (" and ServiceAccount tokens" if kinds["token"] else "")
@@ -466,6 +469,14 @@ def _auth_kinds(report: Report, auth: str) -> Check:
         "`--auth auto` picks token",
         "onboard users with `kubeuser create NAME --auth token` (or --auth auto)",
     )
+
+
+def _why_not(report: Report, ids: tuple[str, ...]) -> tuple[str, str | None]:
+    """The first check of a kind that did not pass: (id: detail, its fix)."""
+    for c in report.checks:
+        if c.id in ids and c.status in (FAIL, SKIP):
+            return f"{c.id}: {c.detail}", c.fix
+    return "not proven", None
 
 
 def _probe_token(gw: Gateway, namespace: str, registry_ns: str, version: ServerVersion) -> Check:
