@@ -62,6 +62,9 @@ class BindingMatch:
         return f"{self.kind} {where}{self.name} → {self.role_kind} {self.role_name} (via {self.via})"
 
 
+SA_USER = "system:serviceaccount:"  # a ServiceAccount subject is the user system:serviceaccount:NS:NAME
+
+
 def bindings_for(gw: Gateway, user: str, groups: list[str], *, include_everyone: bool = False) -> list[BindingMatch]:
     """Every RoleBinding/ClusterRoleBinding whose subjects name ``user`` or one of ``groups``."""
     wanted_groups = set(groups) | ({EVERYONE} if include_everyone else set())
@@ -75,6 +78,8 @@ def bindings_for(gw: Gateway, user: str, groups: list[str], *, include_everyone:
                 via = None
                 if s.get("kind") == "User" and s.get("name") == user:
                     via = "user"
+                elif s.get("kind") == "ServiceAccount" and f"{SA_USER}{s.get('namespace')}:{s.get('name')}" == user:
+                    via = "serviceaccount"
                 elif s.get("kind") == "Group" and s.get("name") in wanted_groups:
                     via = f"group:{s['name']}"
                 if via is not None:

@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "Namespace": ("", "v1", "namespaces", False),
     "ConfigMap": ("", "v1", "configmaps", True),
     "Secret": ("", "v1", "secrets", True),
+    "ServiceAccount": ("", "v1", "serviceaccounts", True),
     "Role": ("rbac.authorization.k8s.io", "v1", "roles", True),
     "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
     "ClusterRole": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
@@ -307,16 +308,30 @@ class K8sGateway:
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> K8sGateway:
         """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (held in memory: :class:`SecretFiles`)."""
         files = SecretFiles()
-        configuration = k8s_client.Configuration()
-        configuration.host = self._server
+        configuration = self._same_server(files)
         configuration.cert_file = files.path("client.crt", cert_pem)
         configuration.key_file = files.path("client.key", key_pem)
+        return self._view(configuration, files)
+
+    def as_token(self, token: str) -> K8sGateway:
+        """Same server and trust, authenticated by a bearer *token* (a ServiceAccount token)."""
+        files = SecretFiles()
+        configuration = self._same_server(files)
+        configuration.api_key = {"BearerToken": f"Bearer {token}"}
+        return self._view(configuration, files)
+
+    def _same_server(self, files: SecretFiles) -> Any:
+        configuration = k8s_client.Configuration()
+        configuration.host = self._server
         if self._ca_pem:
             configuration.ssl_ca_cert = files.path("ca.crt", self._ca_pem)
         configuration.verify_ssl = self._verify
         if self._tls_server_name:
             configuration.tls_server_name = self._tls_server_name
         _tune(configuration)
+        return configuration
+
+    def _view(self, configuration: Any, files: SecretFiles) -> K8sGateway:
         gw = K8sGateway(
             k8s_client.ApiClient(configuration=configuration),
             server=self._server,
@@ -566,6 +581,16 @@ class K8sGateway:
             f"creating {_label(kind, meta['name'], meta.get('namespace'))}",
             body=obj,
             forbidden_hint=_rbac_hint("create", kind, meta.get("namespace")),
+        )
+        return result
+
+    def request_token(self, namespace: str, service_account: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST",
+            _path("ServiceAccount", service_account, namespace) + "/token",
+            f"requesting a token for ServiceAccount {namespace}/{service_account}",
+            body=body,
+            forbidden_hint=f"needs `create` on serviceaccounts/token in namespace {namespace}",
         )
         return result
 

@@ -122,9 +122,28 @@ def certificate_of(user_body: Mapping[str, Any] | None) -> tuple[str, str] | Non
     return info.common_name, info.serial.lower()
 
 
+def token_credential_of(user_body: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """(subject, bound Secret name) of a kubeconfig user entry's ServiceAccount token, or None."""
+    from kubeuser import tokens
+
+    token = tokens.token_of(user_body)
+    claims = tokens.read_claims(token) if token else None
+    if claims is None or claims.subject is None or claims.bound_kind != "Secret" or not claims.bound_name:
+        return None
+    return claims.subject, claims.bound_name.lower()
+
+
+def credential_of(user_body: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """(who, which) of the credential in a kubeconfig user entry: (CN, serial) of a client certificate, or
+    (ServiceAccount user name, bound Secret name) of a token kubeuser requested."""
+    return certificate_of(user_body) or token_credential_of(user_body)
+
+
 def user_entry_is_ours(user_body: Mapping[str, Any] | None, user: str, serials: set[str]) -> bool:
-    """A kubeconfig user entry is kubeuser's for *user* when it holds a certificate kubeuser issued to *user*."""
-    found = certificate_of(user_body)
+    """A kubeconfig user entry is kubeuser's for *user* when it holds a credential kubeuser issued to *user*:
+    a certificate with CN=*user* and a recorded serial, or (token identities, *user* is then the
+    ServiceAccount's user name) a token bound to a Secret the record names."""
+    found = credential_of(user_body)
     return found is not None and found[0] == user and found[1] in {s.lower() for s in serials}
 
 
@@ -141,14 +160,24 @@ class EntryVerdict:
         return self.exists and not self.ours
 
 
-def judge_user_entry(body: Mapping[str, Any] | None, name: str, user: str, serials: set[str]) -> EntryVerdict:
+def judge_user_entry(
+    body: Mapping[str, Any] | None, name: str, user: str, serials: set[str], also: Iterable[str] = ()
+) -> EntryVerdict:
+    """*also*: other names the user's credentials carry (a token identity's ServiceAccount user name)."""
     if body is None:
         return EntryVerdict("users", name, False, False, "absent")
-    if user_entry_is_ours(body, user, serials):
-        return EntryVerdict("users", name, True, True, f"holds a certificate kubeuser issued to {user}")
+    if any(user_entry_is_ours(body, who, serials) for who in (user, *also)):
+        return EntryVerdict("users", name, True, True, f"holds a credential kubeuser issued to {user}")
     found = certificate_of(body)
-    if found is None:
-        why = "holds no certificate kubeuser issued (token, exec plugin, or file reference)"
+    token = token_credential_of(body)
+    if token is not None:
+        why = (
+            f"holds a token of {token[0]!r}"
+            if token[0] != user
+            else f"holds a token of {user!r} bound to Secret {token[1]}, which this registry did not issue"
+        )
+    elif found is None:
+        why = "holds no credential kubeuser issued (a token it did not request, exec plugin, or file reference)"
     elif found[0] != user:
         why = f"holds a certificate of {found[0]!r}"
     else:

@@ -120,6 +120,15 @@ def csr_permissions() -> list[Permission]:
     ]
 
 
+def token_permissions(namespace: str) -> list[Permission]:
+    """Making a token identity: its ServiceAccount, a Secret per token, and TokenRequest."""
+    return [
+        Permission("serviceaccount-create", "create", "serviceaccounts", namespace=namespace),
+        Permission("secret-create", "create", "secrets", namespace=namespace, purpose="the object a token is bound to"),
+        Permission("token-create", "create", "serviceaccounts", namespace=namespace, subresource="token"),
+    ]
+
+
 def registry_permission(registry_ns: str) -> Permission:
     return Permission("registry", "create", "configmaps", namespace=registry_ns, purpose="the kubeuser registry")
 
@@ -129,9 +138,13 @@ def rbac_permission(kind: str, namespace: str | None) -> Permission:
     return Permission(plural, "create", plural, RBAC_GROUP, namespace=namespace)
 
 
-def onboarding_permissions(registry_ns: str, rbac_objects: Sequence[dict[str, Any]]) -> list[Permission]:
-    """What ``create`` needs for this plan: CSRs, approval, the registry, and its RBAC objects."""
-    perms = [*csr_permissions(), registry_permission(registry_ns)]
+def onboarding_permissions(
+    registry_ns: str, rbac_objects: Sequence[dict[str, Any]], token_namespace: str | None = None
+) -> list[Permission]:
+    """What ``create`` needs for this plan: CSRs and approval (or, for a token identity, the ServiceAccount,
+    Secrets and TokenRequest in *token_namespace*), the registry, and its RBAC objects."""
+    creds = token_permissions(token_namespace) if token_namespace is not None else csr_permissions()
+    perms = [*creds, registry_permission(registry_ns)]
     seen: set[tuple[str, str | None]] = set()
     for obj in rbac_objects:
         key = (obj["kind"], obj["metadata"].get("namespace"))
@@ -156,9 +169,11 @@ def missing_error(missing: Sequence[Permission]) -> ForbiddenError:
     )
 
 
-def require_onboarding_permissions(gw: Gateway, registry_ns: str, rbac_objects: Sequence[dict[str, Any]]) -> None:
+def require_onboarding_permissions(
+    gw: Gateway, registry_ns: str, rbac_objects: Sequence[dict[str, Any]], token_namespace: str | None = None
+) -> None:
     """``create``'s preflight: raise ForbiddenError naming the first missing permission (hint: all of them)."""
-    perms = onboarding_permissions(registry_ns, rbac_objects)
+    perms = onboarding_permissions(registry_ns, rbac_objects, token_namespace)
     missing = [p for p, ok in zip(perms, check_permissions(gw, perms), strict=True) if not ok]
     if missing:
         raise missing_error(missing)

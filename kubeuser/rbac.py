@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,10 +203,17 @@ class Access:
         self.namespaces = [g for g in self.namespaces if not g.empty]
         return missing
 
-    def objects(self, user: str, groups: Sequence[str], registry: str | None = None) -> list[dict[str, Any]]:
-        """Every RBAC object to create, in creation order (a Role before the binding naming it)."""
+    def objects(
+        self,
+        user: str,
+        groups: Sequence[str],
+        registry: str | None = None,
+        subject_of: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every RBAC object to create, in creation order (a Role before the binding naming it). The bindings'
+        subject is the User *user*, or *subject_of* (a ServiceAccount, for token identities)."""
         objs: list[dict[str, Any]] = []
-        subject = [user_subject(user)]
+        subject = [dict(subject_of) if subject_of is not None else user_subject(user)]
         for n in self.namespaces:
             ns = n.namespace
             if n.rules:

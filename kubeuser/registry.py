@@ -81,6 +81,15 @@ class CertRecord:
     requested_seconds: int | None = None
     replaced_at: str | None = None
     public_key_sha256: str | None = None  # which key the certificate is for (apply: is a request new?)
+    # a ServiceAccount token instead of a certificate (auth "token"): serial is then the name of the Secret the
+    # token is bound to, notAfter the token's expirationTimestamp, and the token dies when that Secret is deleted
+    kind: str = "x509"  # x509 | token
+    bound_secret_uid: str | None = None
+    invalidated_at: str | None = None  # when kubeuser deleted the token's Secret (the token no longer works)
+
+    @property
+    def is_token(self) -> bool:
+        return self.kind == "token"
 
 
 @dataclass
@@ -108,6 +117,11 @@ class UserRecord:
     kubeconfig_user: str | None = None  # the kubeconfig user entry name (delivery kubeconfig)
     kubeconfig_file: str | None = None  # the file it was merged into, on the issuing admin's machine
     key_holder: str | None = None  # "user": bring your own key (the admin never had it); else the admin made it
+    # ServiceAccount token identities (auth "token"): the ServiceAccount kubeuser owns for the user
+    auth: str = "x509"  # x509 | token
+    service_account: str | None = None
+    service_account_namespace: str | None = None
+    sign_in_tokens: list[CertRecord] = field(default_factory=list)  # extra tokens from `kubeuser token`
 
     def effective_status(self, now: datetime | None = None) -> str:
         if self.status == "revoked":
@@ -127,14 +141,23 @@ class UserRecord:
     def serials(self) -> set[str]:
         return {c.serial.lower() for c in self.certificates()}
 
+    @property
+    def is_token(self) -> bool:
+        return self.auth == "token"
+
+    def token_secrets(self) -> list[CertRecord]:
+        """Every token issued to the user whose Secret kubeuser has not deleted yet (current, earlier, sign-in)."""
+        return [c for c in [*self.certificates(), *self.sign_in_tokens] if c.is_token and not c.invalidated_at]
+
     def still_valid_earlier(self, now: datetime | None = None) -> list[CertRecord]:
-        """Earlier certificates that have not expired: each still authenticates (Kubernetes cannot revoke them)."""
+        """Earlier credentials that still authenticate: certificates until notAfter (Kubernetes cannot revoke
+        them), tokens until expiry unless kubeuser deleted the Secret they are bound to."""
         now = now or datetime.now(timezone.utc)
         return [c for c in reversed(self.history) if _valid_at(c, now)]
 
     def still_valid(self, now: datetime | None = None) -> list[CertRecord]:
         now = now or datetime.now(timezone.utc)
-        return [c for c in self.certificates() if _valid_at(c, now)]
+        return [c for c in [*self.certificates(), *self.sign_in_tokens] if _valid_at(c, now)]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -168,10 +191,16 @@ class UserRecord:
             kubeconfig_user=d.get("kubeconfig_user"),
             kubeconfig_file=d.get("kubeconfig_file"),
             key_holder=d.get("key_holder"),
+            auth=d.get("auth") or "x509",
+            service_account=d.get("service_account"),
+            service_account_namespace=d.get("service_account_namespace"),
+            sign_in_tokens=[CertRecord(**t) for t in d.get("sign_in_tokens") or []],
         )
 
 
 def _valid_at(c: CertRecord, now: datetime) -> bool:
+    if c.invalidated_at:
+        return False  # a token whose Secret kubeuser deleted
     try:
         return parse_time(c.not_after) > now
     except ValueError:

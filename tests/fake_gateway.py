@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -69,7 +71,9 @@ class FakeGateway:
         self.calls: Counter[str] = Counter()
         self.fail: dict[str, Exception] = {}  # method name -> exception to raise once
         self.closed = 0
-        self.as_user: str | None = None  # set on views created by as_certificate
+        self.max_token_seconds: int | None = None  # --service-account-max-token-expiration (None: no cap)
+        self.tokens: dict[str, tuple[str, str, str, str, datetime]] = {}  # token -> (ns, sa, secret, uid, exp)
+        self.as_user: str | None = None  # set on views created by as_certificate / as_token
         self.as_groups: list[str] = []
         self.rejected = False  # set on views for credentials the server does not accept (401 on every call)
         self._root: FakeGateway = self
@@ -194,6 +198,7 @@ class FakeGateway:
             raise NotFoundError(f'namespaces "{ns}" not found')
         stored = copy.deepcopy(obj)
         stored["metadata"]["resourceVersion"] = "1"
+        stored["metadata"]["uid"] = str(uuid.uuid4())
         self.objects[key] = stored
         return copy.deepcopy(stored)
 
@@ -212,6 +217,7 @@ class FakeGateway:
         stored["metadata"]["resourceVersion"] = str(
             int((old or {}).get("metadata", {}).get("resourceVersion") or 0) + 1
         )
+        stored["metadata"]["uid"] = (old or {}).get("metadata", {}).get("uid") or str(uuid.uuid4())
         self.objects[key] = stored
         return "updated" if existed else "created"
 
@@ -312,7 +318,9 @@ class FakeGateway:
             if kind == "RoleBinding" and ns != namespace:
                 continue
             if not any(
-                (s["kind"] == "User" and s["name"] == user) or (s["kind"] == "Group" and s["name"] in groups)
+                (s["kind"] == "User" and s["name"] == user)
+                or (s["kind"] == "Group" and s["name"] in groups)
+                or (s["kind"] == "ServiceAccount" and user == f"system:serviceaccount:{s.get('namespace')}:{s['name']}")
                 for s in b.get("subjects") or []
             ):
                 continue
@@ -346,6 +354,80 @@ class FakeGateway:
         view = copy.copy(self)
         view._root = self
         view.rejected = True
+        return view
+
+    # tokens ------------------------------------------------------------------------------
+    def request_token(self, namespace: str, service_account: str, body: dict[str, Any]) -> dict[str, Any]:
+        """TokenRequest: a JWT-shaped token (unsigned) bound to a Secret; the server may cut its lifetime."""
+        self._call("request_token", "create serviceaccounts/token")
+        sa = self.objects.get(("ServiceAccount", namespace, service_account))
+        if sa is None:
+            raise NotFoundError(f'serviceaccounts "{service_account}" not found')
+        spec = body.get("spec") or {}
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            raise ConflictError(
+                "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes"
+            )
+        if self.max_token_seconds is not None:
+            seconds = min(seconds, self.max_token_seconds)
+        ref = spec.get("boundObjectRef") or {}
+        secret = self.objects.get(("Secret", namespace, ref.get("name", "")))
+        if ref and secret is None:
+            raise NotFoundError(f'secrets "{ref.get("name")}" not found')
+        uid = secret["metadata"]["uid"] if secret else ""
+        if ref.get("uid") and ref["uid"] != uid:
+            raise ConflictError("the UID in the bound object reference does not match the object")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        exp = now + timedelta(seconds=seconds)
+        payload = {
+            "aud": ["https://kubernetes.default.svc"],
+            "exp": int(exp.timestamp()),
+            "iat": int(now.timestamp()),
+            "iss": "https://kubernetes.default.svc",
+            "nbf": int(now.timestamp()),
+            "sub": f"system:serviceaccount:{namespace}:{service_account}",
+            "kubernetes.io": {
+                "namespace": namespace,
+                "serviceaccount": {"name": service_account, "uid": sa["metadata"]["uid"]},
+                **({"secret": {"name": ref["name"], "uid": uid}} if ref else {}),
+            },
+        }
+
+        def part(d: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+        token = f"{part({'alg': 'RS256'})}.{part(payload)}.{uuid.uuid4().hex}"
+        self.tokens[token] = (namespace, service_account, ref.get("name", ""), uid, exp)
+        return {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": exp.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }
+
+    def token_valid(self, token: str) -> bool:
+        """What the API server decides: the token is known, unexpired, its ServiceAccount and bound Secret exist."""
+        found = self.tokens.get(token)
+        if found is None:
+            return False
+        ns, sa, secret, uid, exp = found
+        if exp <= datetime.now(timezone.utc) or ("ServiceAccount", ns, sa) not in self.objects:
+            return False
+        if secret:
+            obj = self.objects.get(("Secret", ns, secret))
+            return obj is not None and obj["metadata"].get("uid") == uid
+        return True
+
+    def as_token(self, token: str) -> FakeGateway:
+        self._call("as_token")
+        if not self.token_valid(token):
+            return self._rejected()
+        ns, sa, *_ = self.tokens[token]
+        view = copy.copy(self)
+        view._root = self
+        view.as_user = f"system:serviceaccount:{ns}:{sa}"
+        view.as_groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
         return view
 
 

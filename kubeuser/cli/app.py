@@ -174,6 +174,25 @@ KeySizeOpt = Annotated[
         "--key-size", help="ECDSA 256|384 (default 256), RSA 2048|3072|4096 (default 2048).", show_default=False
     ),
 ]
+AuthOpt = Annotated[
+    str,
+    typer.Option(
+        "--auth",
+        metavar="KIND",
+        help="x509: a client certificate (default); token: a ServiceAccount with short-lived tokens, for clusters "
+        "that do not issue or trust client certificates (EKS, proxies) and Dashboard/Headlamp sign-in; auto: a "
+        "certificate when a probe proves this cluster issues and accepts one, else a token.",
+    ),
+]
+ServiceAccountNsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--service-account-namespace",
+        metavar="NAMESPACE",
+        help="--auth token: where the user's ServiceAccount lives (default: the registry namespace).",
+        show_default=False,
+    ),
+]
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the certificate.")
 ]

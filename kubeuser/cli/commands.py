@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("grant", "grant", "Grant a user more access; the certificate is kept."),
     Command("ungrant", "grant", "Take access away from a user; the certificate is kept."),
     Command("approve", "approve", "Approve CSRs others submitted, if they pass kubeuser's policy."),
+    Command("token", "token", "Print a new token for a token user (Dashboard sign-in, CI)."),
     Command("revoke", "revoke", "Remove a user's access and report what access remains."),
     Command("run", "run", "Run a command as a short-lived user, then remove the user."),
     Command("apply", "apply", "Make the cluster's users match a users file."),

@@ -8,6 +8,7 @@ import typer
 
 from kubeuser.cli.app import (
     AllowMissingRolesOpt,
+    AuthOpt,
     ClusterRoleOpt,
     ClusterWideOpt,
     ContextOpt,
@@ -21,6 +22,7 @@ from kubeuser.cli.app import (
     RegistryNsOpt,
     RoleOpt,
     RuleOpt,
+    ServiceAccountNsOpt,
     TimeoutOpt,
     app,
     check_output,
@@ -35,6 +37,8 @@ EPILOG = """Examples:
   kubeuser create alice -g dev -g ops --role deployer -n prod --dry-run
 
   kubeuser create bob --csr bob.csr --clusterrole view -n dev --out bob.kubeconfig
+
+  kubeuser create dash-ro --auth token --ttl 8h --clusterrole view -n apps --out dash.kubeconfig
 """
 
 
@@ -59,6 +63,8 @@ def create(
     allow_missing_roles: AllowMissingRolesOpt = False,
     key_type: KeyTypeOpt = "ecdsa",
     key_size: KeySizeOpt = None,
+    auth: AuthOpt = "x509",
+    service_account_namespace: ServiceAccountNsOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     out: Annotated[
@@ -97,7 +103,7 @@ def create(
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Create a user: key → CSR → approve → certificate → kubeconfig → RBAC → proof."""
+    """Create a user: key → CSR → approve → certificate (or ServiceAccount → token) → kubeconfig → RBAC → proof."""
     from kubeuser import durations
     from kubeuser.errors import UsageError
     from kubeuser.output import emit, progress_reporter
@@ -111,6 +117,11 @@ def create(
         raise UsageError(
             "--out - and -o json|yaml both want stdout", hint="write the kubeconfig to a file with --out PATH"
         )
+    auth = auth.lower()
+    if auth not in ("x509", "token", "auto"):
+        raise UsageError(f"--auth must be x509, token or auto, not {auth!r}", hint="see `kubeuser create --help`")
+    if service_account_namespace is not None and auth == "x509":
+        raise UsageError("--service-account-namespace goes with --auth token (or auto)")
     opts = wf.CreateOptions(
         name=name,
         groups=list(group or []),
@@ -130,12 +141,14 @@ def create(
         force=force,
         timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
+        auth=auth,
+        service_account_namespace=service_account_namespace,
+        key_spec_given=key_size is not None or key_type.lower() != "ecdsa",
     )
     if csr is not None:
         from kubeuser.cli.app import read_input
 
         opts.csr_pem = read_input(csr, "--csr")
-        opts.key_spec_given = key_size is not None or key_type.lower() != "ecdsa"
     wf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
     if dry_run:
         from kubeuser import registry

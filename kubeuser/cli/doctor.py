@@ -36,9 +36,13 @@ PREFLIGHT_EPILOG = """Examples:
 
   kubeuser preflight --context admin@prod --timeout 60 -o yaml
 
+  kubeuser preflight --auth x509
+
 It submits one throwaway CSR (CN kubeuser-preflight-<random>, 10 minutes) to prove the signer issues,
-always deletes it, and signs in with the certificate to prove the API server accepts it. Exit status:
-0 when every required check passes, 12 otherwise.
+always deletes it, and signs in with the certificate to prove the API server accepts it; then it makes a
+throwaway ServiceAccount in the registry namespace (if it exists), gets a token bound to a throwaway
+Secret, signs in with it and deletes both. It reports which kinds of identity work and the one
+`create --auth auto` picks. Exit status: 0 when every required check passes, 12 otherwise.
 """
 
 
@@ -76,10 +80,20 @@ def preflight(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the throwaway certificate.")
     ] = 30.0,
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            metavar="KIND",
+            help="auto (default): ready when client certificates or ServiceAccount tokens work, and say which "
+            "`create --auth auto` picks; x509 or token: that kind's checks are required.",
+        ),
+    ] = "auto",
     output: OutputOpt = "text",
     debug: DebugOpt = False,
 ) -> None:
-    """Before onboarding: may this admin create and approve CSRs and RBAC here, and does the signer issue?"""
+    """Before onboarding: may this admin onboard users here, and which kinds of identity (certificates, tokens)
+    does this cluster issue and accept?"""
     from kubeuser import durations, pki, registry
     from kubeuser.connect import connected
     from kubeuser.errors import KubeuserError
@@ -88,6 +102,11 @@ def preflight(
 
     fmt = check_output(output)
     durations.timeout(timeout, "--timeout")
+    auth = auth.lower()
+    if auth not in ("auto", "x509", "token"):
+        from kubeuser.errors import UsageError
+
+        raise UsageError(f"--auth must be auto, x509 or token, not {auth!r}", hint="see `kubeuser preflight --help`")
     reg_ns = registry.namespace_from(registry_namespace)
     with connected(kubeconfig, context) as (target, gw):
         cert_cn = None
@@ -101,8 +120,9 @@ def preflight(
             context=target.ctx.name,
             ca_pem=target.ctx.ca_pem(),
             cert_cn=cert_cn,
+            auth=auth,
         )
-        with _busy(fmt, "Running preflight checks (a throwaway CSR included)…"):
+        with _busy(fmt, "Running preflight checks (a throwaway CSR and ServiceAccount included)…"):
             report = wf.run(gw, opts)
     emit(report, fmt)
     error = report.error()

@@ -31,6 +31,7 @@ Commands:
   grant      Grant a user more access; the certificate is kept.
   ungrant    Take access away from a user; the certificate is kept.
   approve    Approve CSRs others submitted, if they pass kubeuser's policy.
+  token      Print a new token for a token user (Dashboard sign-in, CI).
   revoke     Remove a user's access and report what access remains.
   run        Run a command as a short-lived user, then remove the user.
   apply      Make the cluster's users match a users file.

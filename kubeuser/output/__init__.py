@@ -24,6 +24,7 @@ TEXT_RENDERERS: dict[str, str] = {
     "Manifests": "lifecycle:manifests",
     "RenewResult": "lifecycle:renew",
     "RevokeResult": "lifecycle:revoke",
+    "TokenResult": "lifecycle:token",
     "GrantResult": "lifecycle:grant",
     "CleanupResult": "lifecycle:cleanup",
     "ApplyResult": "apply:apply",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kubeuser.workflows.grant import GrantResult
     from kubeuser.workflows.renew import RenewResult
     from kubeuser.workflows.revoke import RevokeResult
+    from kubeuser.workflows.token import TokenResult
 
 
 def create(result: CreateResult, *, wide: bool = False) -> None:
@@ -48,17 +49,27 @@ def _create_summary(result: CreateResult, *, to_stderr: bool) -> None:
     from rich.markup import escape
 
     from kubeuser import durations
+    from kubeuser.workflows.issue import IssuedToken
 
     c = render.console(stderr=to_stderr)
-    info = result.issued.info
-    lt = result.issued.lifetime
-    lines = [
-        f"user        {result.user}" + (f"  groups: {', '.join(result.groups)}" if result.groups else ""),
-        f"certificate serial {info.serial}, valid {info.not_before:%Y-%m-%d %H:%M} → "
-        f"{info.not_after:%Y-%m-%d %H:%M} UTC"
-        f" ({durations.format(lt.granted_seconds)}; asked {durations.format(lt.requested_seconds)}: {lt.verdict})",
-        f"context     {result.context}" + (f"  in {result.kubeconfig}" if result.kubeconfig else ""),
-    ]
+    issued = result.issued
+    lt = issued.lifetime
+    asked = f" ({durations.format(lt.granted_seconds)}; asked {durations.format(lt.requested_seconds)}: {lt.verdict})"
+    if isinstance(issued, IssuedToken):
+        lines = [
+            f"user        {result.user}  (ServiceAccount {issued.namespace}/{issued.service_account}: "
+            f"{issued.username})",
+            f"token       bound to Secret {issued.secret_name}, valid {issued.issued_at:%Y-%m-%d %H:%M} → "
+            f"{issued.expires_at:%Y-%m-%d %H:%M} UTC{asked}; `kubeuser revoke {result.user}` kills it",
+        ]
+    else:
+        info = issued.info
+        lines = [
+            f"user        {result.user}" + (f"  groups: {', '.join(result.groups)}" if result.groups else ""),
+            f"certificate serial {info.serial}, valid {info.not_before:%Y-%m-%d %H:%M} → "
+            f"{info.not_after:%Y-%m-%d %H:%M} UTC{asked}",
+        ]
+    lines.append(f"context     {result.context}" + (f"  in {result.kubeconfig}" if result.kubeconfig else ""))
     if result.out and result.out != "-":
         lines.append(f"kubeconfig  {result.out}")
     if result.key_file:
@@ -74,15 +85,29 @@ def _create_summary(result: CreateResult, *, to_stderr: bool) -> None:
 
 def renew(res: RenewResult, *, wide: bool = False) -> None:
     """The new handout (``--out -``) on stdout, and what changed: on stdout, or stderr when the handout is there."""
-    info = res.issued.info
-    text = (
-        f"renewed {res.user}: serial {res.previous_serial} → {info.serial}, valid until {info.to_dict()['not_after']}"
-        f" ({res.issued.lifetime.verdict}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
-    )
+    from kubeuser.workflows.issue import IssuedToken
+
+    if isinstance(res.issued, IssuedToken):
+        text = (
+            f"renewed {res.user}: new token bound to Secret {res.issued.secret_name}, valid until {res.not_after}"
+            f" ({res.issued.lifetime.verdict})\n"
+        )
+        if res.invalidated:
+            text += (
+                f"invalidated: {len(res.invalidated)} earlier token(s) (Secrets deleted: "
+                f"{', '.join(res.invalidated)}); they get 401 within about 10 s\n"
+            )
+    else:
+        info = res.issued.info
+        text = (
+            f"renewed {res.user}: serial {res.previous_serial} → {info.serial}, valid until {res.not_after}"
+            f" ({res.issued.lifetime.verdict}; {res.key_type}{' ' + str(res.key_size) if res.key_size else ''} key)\n"
+        )
     for c in res.earlier_valid:
         if any(c.serial in w for w in res.warnings if "stale" in w):
             continue  # said in the warning about the stale handout
-        text += f"still valid: earlier certificate {c.serial} authenticates until {c.not_after}\n"
+        what = "token bound to Secret" if c.is_token else "certificate"
+        text += f"still valid: earlier {what} {c.serial} authenticates until {c.not_after}\n"
     if res.standalone_yaml is not None:
         render.out(res.standalone_yaml)
     if res.out == "-":
@@ -104,10 +129,22 @@ def revoke(res: RevokeResult, *, wide: bool = False) -> None:
         lines.append(f"not touched (another registry's user of the same name): {what}")
     for what in res.kubeconfig_kept + res.local_kept:
         lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
-    lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
-    if res.still_valid:
+    if res.auth == "token":
+        lines += ["", "Residual access (a token identity: its tokens can be killed, and were):"]
+        lines.append(
+            f"  - {len(res.tokens_killed)} token Secret(s)"
+            + (f" and ServiceAccount {res.service_account}" if res.service_account_deleted else "")
+            + " deleted: every token of the user gets 401 Unauthorized within about 10 s (the API server's "
+            "authentication cache)"
+        )
+    else:
+        lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
+    if res.auth == "token" and not res.still_valid:
+        pass
+    elif res.still_valid:
         for c in res.still_valid:
-            lines.append(f"  - certificate {c.serial} still AUTHENTICATES until {c.not_after}")
+            what = f"token bound to Secret {c.serial}" if c.is_token else f"certificate {c.serial}"
+            lines.append(f"  - {what} still AUTHENTICATES until {c.not_after}")
     elif res.not_after:
         lines.append(f"  - the certificate expired at {res.not_after}: it no longer authenticates")
     else:
@@ -128,6 +165,11 @@ def revoke(res: RevokeResult, *, wide: bool = False) -> None:
     else:
         lines.append(f"  - of the common checks in namespace {res.namespace}, nothing is allowed any more")
     render.out("\n".join(lines) + "\n")
+
+
+def token(res: TokenResult, *, wide: bool = False) -> None:
+    """The token alone on stdout (for `$(kubeuser token NAME)` and sign-in forms); what it is goes to stderr."""
+    render.out(res.issued.token + "\n")
 
 
 def grant(res: GrantResult, *, wide: bool = False) -> None:

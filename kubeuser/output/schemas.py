@@ -118,8 +118,9 @@ IDENTITY = obj(
 )
 
 LIFETIME_VERDICT = string(
-    "`honoured`, `cut` (the signer's maximum is lower) or `ignored` (Kubernetes < 1.22)",
-    enum=["honoured", "cut", "ignored"],
+    "`honoured`, `cut` (the signer's or token issuer's maximum is lower), `ignored` (certificates on Kubernetes "
+    "< 1.22) or `extended` (a token the API server made longer-lived)",
+    enum=["honoured", "cut", "ignored", "extended"],
 )
 
 BINDING_MATCH = obj(
@@ -157,6 +158,14 @@ CERT_RECORD = obj(
         "requestedSeconds": integer("lifetime asked for", null=True),
         "replacedAt": string(f"when a newer certificate replaced it, {TIME}", null=True),
         "publicKeySha256": string("SHA-256 of the certificate's public key", null=True),
+        "kind": string(
+            "`x509` (a certificate), or `token`: a ServiceAccount token; `serial` is then the Secret it is bound to",
+            enum=["x509", "token"],
+        ),
+        "boundSecretUid": string("tokens: the uid of the Secret it is bound to", null=True),
+        "invalidatedAt": string(
+            f"tokens: when kubeuser deleted the Secret it is bound to (it no longer works), {TIME}", null=True
+        ),
     },
 )
 
@@ -164,7 +173,15 @@ USER = obj(
     "a user kubeuser recorded",
     {
         "user": string("the user name (certificate CN)"),
-        "auth": string("how the user authenticates: `x509` (a client certificate)", enum=["x509", "token"]),
+        "auth": string(
+            "how the user authenticates: `x509` (a client certificate) or `token` (ServiceAccount tokens)",
+            enum=["x509", "token"],
+        ),
+        "serviceAccount": obj(
+            "token identities: the ServiceAccount kubeuser owns for the user (null for certificates)",
+            {"namespace": string("its namespace"), "name": string("its name")},
+            null=True,
+        ),
         "groups": strings("the groups (certificate O values)"),
         "status": string("the recorded status", enum=["active", "revoked"]),
         "effectiveStatus": string(
@@ -176,7 +193,8 @@ USER = obj(
         "context": string("the kubeconfig context made for the user", null=True),
         "namespace": string("the user's namespace (of its context and bindings)"),
         "certificate": CERT_RECORD,
-        "history": array("earlier certificates, oldest first", CERT_RECORD),
+        "history": array("earlier certificates (or tokens), oldest first", CERT_RECORD),
+        "signInTokens": array("token identities: the tokens `kubeuser token` issued, not yet tidied", CERT_RECORD),
         "bindings": array("kubeuser's RBAC objects for the user that exist now", RBAC_REF),
         "access": access(
             "what kubeuser granted, one object per grant; null for a record of kubeuser 0.1.0 not yet migrated",
@@ -233,15 +251,29 @@ CREATE = obj(
         "server": string("the API server URL"),
         "serverVersion": string("e.g. `v1.30.2`"),
         "namespace": string("namespace of the bindings and of the new context"),
-        "csrName": string("the CertificateSigningRequest used (the cluster deletes it about an hour later)"),
-        "serial": string("certificate serial number (hex)"),
+        "auth": string("`x509` (a client certificate) or `token` (a ServiceAccount token)", enum=["x509", "token"]),
+        "csrName": string(
+            "the CertificateSigningRequest used (the cluster deletes it about an hour later); null for a token",
+            null=True,
+        ),
+        "serial": string("certificate serial number (hex); null for a token", null=True),
         "notBefore": string(f"start of validity, {TIME}"),
         "notAfter": string(f"end of validity, {TIME}"),
         "requestedSeconds": integer("lifetime asked for"),
         "grantedSeconds": integer("lifetime granted, from issuance to notAfter"),
         "lifetime": LIFETIME_VERDICT,
-        "issuer": string("the certificate's issuer DN"),
-        "chainVerified": boolean("the certificate chains to the CA of the admin kubeconfig (false without CA data)"),
+        "issuer": string("the certificate's issuer DN; null for a token", null=True),
+        "chainVerified": boolean(
+            "the certificate chains to the CA of the admin kubeconfig (false without CA data, and for a token)"
+        ),
+        "serviceAccount": obj(
+            "token identities: the ServiceAccount kubeuser owns for the user (null for certificates)",
+            {"namespace": string("its namespace"), "name": string("its name")},
+            null=True,
+        ),
+        "boundSecret": string(
+            "token: the Secret the token is bound to (deleting it kills the token); null for a certificate", null=True
+        ),
         "context": string("the context created for the user"),
         "kubeconfig": string("the kubeconfig merged into; null with `--out`", null=True),
         "out": string("the standalone kubeconfig written (`-`: stdout)", null=True),
@@ -289,9 +321,18 @@ RENEW = obj(
     "`kubeuser renew NAME`",
     {
         "user": string("the user name"),
-        "previousSerial": string("the certificate replaced"),
-        "serial": string("the new certificate's serial number (hex)"),
-        "csrName": string("the CertificateSigningRequest used"),
+        "auth": string("`x509` or `token`", enum=["x509", "token"]),
+        "previousSerial": string("the certificate replaced; null for a token", null=True),
+        "serial": string("the new certificate's serial number (hex); null for a token", null=True),
+        "csrName": string("the CertificateSigningRequest used; null for a token", null=True),
+        "serviceAccount": obj(
+            "token identities: the ServiceAccount kubeuser owns for the user (null for certificates)",
+            {"namespace": string("its namespace"), "name": string("its name")},
+            null=True,
+        ),
+        "previousBoundSecret": string("token: the Secret the replaced token was bound to", null=True),
+        "boundSecret": string("token: the Secret the new token is bound to", null=True),
+        "invalidatedSecrets": strings("token: Secrets deleted, so every earlier token gets 401 within ~10 s"),
         "notBefore": string(f"start of validity, {TIME}"),
         "notAfter": string(f"end of validity, {TIME}"),
         "requestedSeconds": integer("lifetime asked for"),
@@ -348,13 +389,18 @@ REVOKE = obj(
             },
         ),
         "currentContextCleared": string("the current-context removed with the user's context", null=True),
+        "auth": string("`x509` or `token`", enum=["x509", "token"]),
+        "serviceAccount": string("token identities: NAMESPACE/NAME of the ServiceAccount", null=True),
+        "serviceAccountDeleted": boolean("token identities: the ServiceAccount was deleted (every token dies)"),
+        "tokensInvalidated": strings("token identities: the Secrets deleted (their tokens get 401 within ~10 s)"),
         "residual": obj(
-            "access that remains (Kubernetes cannot revoke a client certificate)",
+            "access that remains (Kubernetes cannot revoke a client certificate; tokens it can)",
             {
                 "certificateStillAuthenticates": boolean("a certificate of the user is still valid"),
+                "credentialStillAuthenticates": boolean("a certificate or token of the user still authenticates"),
                 "notAfter": string(f"the current certificate's end, {TIME}", null=True),
                 "certificatesStillValid": array("every certificate of the user still valid", CERT_VALID),
-                "why": string("why revocation cannot end a certificate"),
+                "why": string("why revocation cannot end a certificate (or, for tokens, how it ends them)"),
                 "bindings": array("bindings that still name the user or its groups", BINDING_MATCH),
                 "namespace": string("the namespace of the checks below"),
                 "stillAllowed": array("the common checks still allowed", PERMISSION),
@@ -601,6 +647,23 @@ IMPORT = obj(
     },
 )
 
+TOKEN = obj(
+    "`kubeuser token NAME`: a new token (the token itself is in this document: it is what was asked for)",
+    {
+        "user": string("the user name"),
+        "token": string("the bearer token"),
+        "expirationTimestamp": string(f"when it stops working, {TIME}"),
+        "username": string("who the API server sees: `system:serviceaccount:NAMESPACE:NAME`"),
+        "serviceAccount": obj(
+            "the user's ServiceAccount", {"namespace": string("its namespace"), "name": string("its name")}
+        ),
+        "boundSecret": string("the Secret the token is bound to (`kubeuser revoke` deletes it)"),
+        "requestedSeconds": integer("lifetime asked for"),
+        "grantedSeconds": integer("lifetime granted"),
+        "lifetime": LIFETIME_VERDICT,
+    },
+)
+
 # command → schema of its -o json document (`run` has none: its stdout is CMD's)
 COMMANDS: dict[str, Schema] = {
     "list": LIST,
@@ -609,6 +672,7 @@ COMMANDS: dict[str, Schema] = {
     "create --dry-run": CREATE_DRY_RUN,
     "renew": RENEW,
     "revoke": REVOKE,
+    "token": TOKEN,
     "grant": GRANT,
     "ungrant": GRANT,
     "apply": APPLY,

@@ -17,7 +17,7 @@ def user_list(res: UserList, *, wide: bool = False) -> None:
         what = f"no active user's certificate ends within {res.expiring}" if res.expiring is not None else None
         render.console().print(what or "no users (kubeuser create NAME onboards one)", style=None, markup=False)
         return
-    headers = ["USER", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"]
+    headers = ["USER", "AUTH", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"]
     if wide:
         headers += ["SERIAL", "KEY", "DELIVERY", "KEY HOLDER"]
     cells: list[list[str]] = []
@@ -28,6 +28,7 @@ def user_list(res: UserList, *, wide: bool = False) -> None:
         refs = [f"{b.kind}/{b.namespace + '/' if b.namespace else ''}{b.name}" for b in rec.bindings]
         row = [
             rec.user,
+            rec.auth,
             ",".join(rec.groups) or "-",
             rec.effective_status(),
             rec.certificate.not_after,
@@ -36,9 +37,16 @@ def user_list(res: UserList, *, wide: bool = False) -> None:
         ]
         if wide:
             key = f"{rec.key_type} {rec.key_size}" if rec.key_type and rec.key_size else (rec.key_type or "-")
-            row += [rec.certificate.serial, key, rec.delivery or "-", rec.key_holder or "admin"]
+            if rec.is_token:
+                key = f"ServiceAccount {rec.service_account_namespace}/{rec.service_account}"
+            row += [
+                rec.certificate.serial,
+                key,
+                rec.delivery or "-",
+                "-" if rec.is_token else rec.key_holder or "admin",
+            ]
         cells.append(row)
-        styles.append([None, None, None, None, style, None] + [None] * (len(row) - 6))
+        styles.append([None, None, None, None, None, style, None] + [None] * (len(row) - 7))
     render.table(headers, cells, styles=styles)
 
 
@@ -47,15 +55,33 @@ def show(res: ShowResult, *, wide: bool = False) -> None:
 
     rec = res.record
     c = rec.certificate
-    lines = [
-        f"user:        {rec.user}",
-        f"groups:      {', '.join(rec.groups) or '-'}",
-        f"status:      {rec.effective_status()}"
-        + (f" (revoked {rec.revoked_at} by {rec.revoked_by})" if rec.revoked_at else ""),
-        f"certificate: serial {c.serial}, {c.not_before} → {c.not_after} ({wf.days_left(rec):.1f} days left)",
-        f"issued:      {c.issued_at} by {c.issued_by} (CSR {c.csr_name})",
+    status = f"status:      {rec.effective_status()}" + (
+        f" (revoked {rec.revoked_at} by {rec.revoked_by})" if rec.revoked_at else ""
+    )
+    left = f"({wf.days_left(rec):.1f} days left)"
+    if rec.is_token:
+        who, groups = wf.identity_of(rec)
+        live = [t for t in rec.token_secrets() if t.serial != c.serial]
+        lines = [
+            f"user:        {rec.user}",
+            f"auth:        token (ServiceAccount {rec.service_account_namespace}/{rec.service_account}: {who})",
+            f"groups:      {', '.join(groups)} (fixed by Kubernetes)",
+            status,
+            f"token:       bound to Secret {c.serial}, {c.not_before} → {c.not_after} {left}",
+            f"issued:      {c.issued_at} by {c.issued_by}",
+            f"other tokens: {len(live)} not invalidated (sign-in tokens from `kubeuser token`)",
+        ]
+    else:
+        lines = [
+            f"user:        {rec.user}",
+            f"groups:      {', '.join(rec.groups) or '-'}",
+            status,
+            f"certificate: serial {c.serial}, {c.not_before} → {c.not_after} {left}",
+            f"issued:      {c.issued_at} by {c.issued_by} (CSR {c.csr_name})",
+        ]
+    lines += [
         f"context:     {rec.context or '-'}",
-        f"history:     {len(rec.history)} earlier certificate(s)",
+        f"history:     {len(rec.history)} earlier credential(s)",
         "bindings:" + ("" if res.bindings else " none"),
     ]
     lines += [f"  {b.describe()}" + ("" if b.managed else "  [not made by kubeuser]") for b in res.bindings]

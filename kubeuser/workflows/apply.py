@@ -609,7 +609,7 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
     opts.out = str(tmp) if tmp is not None else None
     try:
         res = createwf.create(opts, ctx.target, ctx.gw, rep, skip_preflight=True, check_roles=False)
-        o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
+        o.serial, o.not_after = res.serial, res.not_after
         o.context = res.context
         # hand out the credentials first: if granting the rest of the access fails, the next apply finishes it
         if tmp is not None and ctx.opts.out_dir is not None:
@@ -681,7 +681,7 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
             raise
     try:
         res = renewwf.renew(opts, ctx.target, ctx.gw, rep)
-        o.serial, o.not_after = res.issued.info.serial, res.issued.info.to_dict()["not_after"]
+        o.serial, o.not_after = res.serial, res.not_after
         o.context = res.context
         if tmp is not None and ctx.opts.out_dir is not None:
             final = out_file(ctx.opts.out_dir, spec.name)

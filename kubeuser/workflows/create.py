@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck
+from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
-from kubeuser.gateway import Gateway, Identity
+from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate
+from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
 from kubeuser.workflows.steps import (  # shared steps, re-exported for callers of this module
     DEFAULT_TIMEOUT,
     DEFAULT_TTL,
@@ -65,6 +65,8 @@ class CreateOptions:
     recorded_out: str | None = None  # the handout path to record when --out is a temporary file (apply)
     csr_pem: bytes | None = None  # bring your own key: the user's certificate request (no private key here)
     key_spec_given: bool = False  # --key-type/--key-size were given (an error with --csr: the request decides)
+    auth: str = "x509"  # x509: a client certificate; token: a ServiceAccount with TokenRequest tokens
+    service_account_namespace: str | None = None  # token identities: where the ServiceAccount lives (registry's)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Plan:
     rbac: rbac.RbacRequest
     warnings: list[str]
     request: csrpolicy.Request | None = None  # bring your own key: the user's request, checked
+    auth: str = "x509"
 
 
 def plan(opts: CreateOptions, default_namespace: str) -> Plan:
@@ -88,6 +91,10 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     check_timeout(opts.timeout)
     request: csrpolicy.Request | None = None
     groups = v.groups
+    if opts.auth not in (*tokens.AUTH_KINDS, tokens.AUTH_AUTO):
+        raise UsageError(f"--auth must be x509, token or auto, not {opts.auth!r}")
+    if opts.auth == tokens.AUTH_TOKEN:
+        check_token_options(groups=opts.groups, csr=opts.csr_pem is not None, key_spec_given=opts.key_spec_given)
     if opts.csr_pem is not None:
         request = steps.check_request(opts.csr_pem, v.user, opts.groups or None, opts.allow_system_names)
         if opts.out is None:
@@ -101,7 +108,42 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
             raise UsageError("--key-type/--key-size do not go with --csr: the request carries the user's key")
         groups = list(request.organizations)
         key_type, key_size = request.key_type, request.key_size  # type: ignore[assignment]
-    return Plan(v.user, groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings), request)
+    return Plan(v.user, groups, opts.ttl_seconds, key_type, key_size, req, list(v.warnings), request, opts.auth)
+
+
+AUTO_PROBE_TIMEOUT = 20.0  # --auth auto: how long to wait for a signer that may never issue (EKS)
+
+
+def choose_auth(gw: Gateway, target: Target, version: ServerVersion, opts: CreateOptions, reporter: Reporter) -> str:
+    """``--auth auto``: a client certificate when a throwaway one is issued *and* accepted here, else a token."""
+    from kubeuser.workflows.preflight import probe_x509
+
+    with reporter.step("Choose the kind of identity (--auth auto)") as s:
+        if opts.csr_pem is not None:
+            s.detail = "x509: a certificate request was given (--csr)"
+            return tokens.AUTH_X509
+        works, why = probe_x509(gw, ca_pem=target.ctx.ca_pem(), timeout=min(opts.timeout, AUTO_PROBE_TIMEOUT),
+                                version=version)  # fmt: skip
+        s.detail = f"x509: {why}" if works else f"token, because {why}"
+    if works:
+        return tokens.AUTH_X509
+    check_token_options(groups=opts.groups, csr=False, key_spec_given=opts.key_spec_given)
+    reporter.note(f"--auth auto: onboarding {opts.name} as a ServiceAccount token identity: {why}")
+    return tokens.AUTH_TOKEN
+
+
+def check_token_options(*, groups: list[str], csr: bool, key_spec_given: bool) -> None:
+    """Options that cannot go with ``--auth token``: UsageError saying why."""
+    if groups:
+        raise UsageError(
+            "-g/--group does not go with --auth token: a ServiceAccount's groups are fixed by Kubernetes "
+            "(system:serviceaccounts and system:serviceaccounts:NAMESPACE)",
+            hint="grant the access itself with --rule/--role/--clusterrole, or use --auth x509 for group membership",
+        )
+    if csr:
+        raise UsageError("--csr does not go with --auth token: a token identity has no key or certificate request")
+    if key_spec_given:
+        raise UsageError("--key-type/--key-size do not go with --auth token: a token identity has no key")
 
 
 def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:
@@ -147,7 +189,7 @@ class CreateResult:
     server: str
     server_version: str
     namespace: str
-    issued: IssuedCertificate
+    issued: IssuedCertificate | IssuedToken
     context: str
     kubeconfig: str | None  # the file merged into
     out: str | None  # standalone file written ("-" → printed)
@@ -164,8 +206,64 @@ class CreateResult:
     access_rules: list[dict[str, Any]] | None = None
     granted: rbac.Access = field(default_factory=rbac.Access)  # what the record says is granted
 
+    @property
+    def cert(self) -> IssuedCertificate:
+        """The certificate (a token identity has none: TypeError)."""
+        if not isinstance(self.issued, IssuedCertificate):
+            raise TypeError(f"{self.user} is a token identity: it has no certificate")
+        return self.issued
+
+    @property
+    def auth(self) -> str:
+        return tokens.AUTH_TOKEN if isinstance(self.issued, IssuedToken) else tokens.AUTH_X509
+
+    @property
+    def serial(self) -> str:
+        """The certificate's serial, or the name of the Secret a token is bound to."""
+        return self.issued.secret_name if isinstance(self.issued, IssuedToken) else self.issued.info.serial
+
+    @property
+    def not_after(self) -> str:
+        if isinstance(self.issued, IssuedToken):
+            return self.issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(self.issued.info.to_dict()["not_after"])
+
+    def credential_dict(self) -> dict[str, Any]:
+        """The credential's fields; the same keys for both kinds (null where one does not apply)."""
+        issued = self.issued
+        common = {
+            "requestedSeconds": issued.lifetime.requested_seconds,
+            "grantedSeconds": issued.lifetime.granted_seconds,
+            "lifetime": issued.lifetime.verdict,
+        }
+        if isinstance(issued, IssuedToken):  # never the token itself: it is in the kubeconfig or handout only
+            return {
+                "auth": tokens.AUTH_TOKEN,
+                "csrName": None,
+                "serial": None,
+                "notBefore": issued.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "notAfter": self.not_after,
+                **common,
+                "issuer": None,
+                "chainVerified": False,
+                "serviceAccount": {"namespace": issued.namespace, "name": issued.service_account},
+                "boundSecret": issued.secret_name,
+            }
+        info = issued.info
+        return {
+            "auth": tokens.AUTH_X509,
+            "csrName": issued.csr_name,
+            "serial": info.serial,
+            "notBefore": info.to_dict()["not_before"],
+            "notAfter": info.to_dict()["not_after"],
+            **common,
+            "issuer": info.issuer,
+            "chainVerified": issued.chain_verified,
+            "serviceAccount": None,
+            "boundSecret": None,
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        info = self.issued.info
         return {
             "user": self.user,
             "groups": self.groups,
@@ -173,15 +271,7 @@ class CreateResult:
             "server": self.server,
             "serverVersion": self.server_version,
             "namespace": self.namespace,
-            "csrName": self.issued.csr_name,
-            "serial": info.serial,
-            "notBefore": info.to_dict()["not_before"],
-            "notAfter": info.to_dict()["not_after"],
-            "requestedSeconds": self.issued.lifetime.requested_seconds,
-            "grantedSeconds": self.issued.lifetime.granted_seconds,
-            "lifetime": self.issued.lifetime.verdict,
-            "issuer": info.issuer,
-            "chainVerified": self.issued.chain_verified,
+            **self.credential_dict(),
             "context": self.context,
             "kubeconfig": self.kubeconfig,
             "out": self.out,
@@ -203,14 +293,17 @@ class CreateResult:
         }
 
 
-def preflight(gw: Gateway, p: Plan, registry_ns: str, access: rbac.Access | None = None) -> None:
+def preflight(
+    gw: Gateway, p: Plan, registry_ns: str, access: rbac.Access | None = None, token_namespace: str | None = None
+) -> None:
     """Cheap permission checks (SelfSubjectAccessReviews, in parallel) before anything is created.
 
     One implementation with ``kubeuser preflight`` (same messages): ForbiddenError names the first
-    missing permission, its hint lists all of them.
+    missing permission, its hint lists all of them. *token_namespace*: a token identity's ServiceAccount
+    namespace (TokenRequest instead of CSRs).
     """
     acc = access if access is not None else rbac.Access.of(p.rbac)
-    require_onboarding_permissions(gw, registry_ns, acc.objects(p.user, p.groups, registry_ns))
+    require_onboarding_permissions(gw, registry_ns, acc.objects(p.user, p.groups, registry_ns), token_namespace)
 
 
 def create(
@@ -238,10 +331,17 @@ def create(
     with reporter.step("Connect") as s:
         version = gw.version()
         s.detail = f"{gw.server} ({version.git_version})"
+    if p.auth == tokens.AUTH_AUTO:
+        p.auth = choose_auth(gw, target, version, opts, reporter)
+    token = p.auth == tokens.AUTH_TOKEN
+    sa_ns = (opts.service_account_namespace or reg.namespace) if token else None
+    subject = tokens.subject(sa_ns, tokens.service_account_name(p.user)) if sa_ns is not None else None
     if not skip_preflight:
         with reporter.step("Check permissions") as s:
-            preflight(gw, p, reg.namespace, access)
-            s.detail = "may create and approve CSRs" + (", RBAC" if not access.empty else "")
+            preflight(gw, p, reg.namespace, access, sa_ns)
+            s.detail = ("may create ServiceAccount tokens" if token else "may create and approve CSRs") + (
+                ", RBAC" if not access.empty else ""
+            )
     missing_ns = [n.namespace for n in access.namespaces if gw.get_object("Namespace", n.namespace) is None]
     granted = {n.namespace for n in access.namespaces}
     # …and the context's namespace, without grants in it: a context pointing nowhere is as wrong as a Role nowhere
@@ -273,7 +373,10 @@ def create(
             registry_ns=reg.namespace,
             record=record,
             existing=[] if record is None else None,  # a new user: only the names it will use need checking
+            subject_of=subject,
         )
+        if sa_ns is not None:
+            steps.check_service_account(gw, user=p.user, namespace=sa_ns, registry_ns=reg.namespace)
         kc_plan: steps.KubeconfigPlan | None = None
         if opts.out is None:
             kc_plan = steps.plan_kubeconfig(
@@ -284,6 +387,7 @@ def create(
                 context=context_name,
                 may_replace=opts.force or record is None or record.status != "active",
                 replace_hint=f"`kubeuser create {p.user} --force` reissues it, `kubeuser revoke {p.user}` removes it",
+                also=steps.principals(record),
             )
         s.detail = "no conflicts" + (
             f"; replacing kubeuser's {', '.join(kc_plan.replaces)}" if kc_plan and kc_plan.replaces else ""
@@ -293,26 +397,43 @@ def create(
     key_file = cert_file = None
     standalone_yaml: str | None = None
     with steps.Transaction(reporter, user=p.user) as tx:
-        key: pki.PrivateKey | pki.PublicKey
-        if p.request is not None:
-            key = p.request.csr.public_key()  # type: ignore[assignment]  # checked by csrpolicy
+        issued: IssuedCertificate | IssuedToken
+        user_gw: Gateway | None
+        if sa_ns is not None:
+            reg.ensure_namespace()
+            issued, identity, user_gw = steps.issue_and_prove_token(
+                tx,
+                gw,
+                user=p.user,
+                namespace=sa_ns,
+                ttl_seconds=p.ttl_seconds,
+                registry_ns=reg.namespace,
+                purpose=delivery,
+                version=version,
+            )
+            user_body = tokens.user_entry(issued.token)
         else:
-            with tx.step("Generate key") as s:
-                key = pki.generate_key(p.key_type, p.key_size)
-                s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
-        issued, identity, user_gw = steps.issue_and_prove(
-            tx,
-            gw,
-            target,
-            user=p.user,
-            groups=p.groups,
-            ttl_seconds=p.ttl_seconds,
-            key=key,
-            timeout=opts.timeout,
-            version=version,
-            registry_ns=reg.namespace,
-            csr_pem=p.request.pem if p.request is not None else None,
-        )
+            key: pki.PrivateKey | pki.PublicKey
+            if p.request is not None:
+                key = p.request.csr.public_key()  # type: ignore[assignment]  # checked by csrpolicy
+            else:
+                with tx.step("Generate key") as s:
+                    key = pki.generate_key(p.key_type, p.key_size)
+                    s.detail = p.key_type + (f" {p.key_size}" if p.key_size else "")
+            issued, identity, user_gw = steps.issue_and_prove(
+                tx,
+                gw,
+                target,
+                user=p.user,
+                groups=p.groups,
+                ttl_seconds=p.ttl_seconds,
+                key=key,
+                timeout=opts.timeout,
+                version=version,
+                registry_ns=reg.namespace,
+                csr_pem=p.request.pem if p.request is not None else None,
+            )
+            user_body = steps.certificate_entry(issued)
 
         with tx.step("Grant access (RBAC)") as s:
             steps.apply_rbac(tx, gw, rbac_plan)
@@ -342,10 +463,12 @@ def create(
                 kubeconfig_file=str(kc_plan.destination) if kc_plan else None,
                 key_holder=registry.KEY_HOLDER_USER if p.request is not None else None,
             )
-            steps.write_record(tx, reg, new_record, issued.cert_pem, existing)
+            steps.write_record(
+                tx, reg, new_record, issued.cert_pem if isinstance(issued, IssuedCertificate) else None, existing
+            )
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
-        if opts.write_key_files and p.request is None:
+        if opts.write_key_files and p.request is None and isinstance(issued, IssuedCertificate):
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))
@@ -359,11 +482,11 @@ def create(
                     target,
                     kc_plan,
                     namespace=p.rbac.namespace,
-                    cert_pem=issued.cert_pem,
-                    key_pem=issued.key_pem,
+                    user_body=user_body,
                     set_current=opts.set_current,
                     user=p.user,
                     serials=new_record.serials(),
+                    also=steps.principals(new_record) + steps.principals(record),
                 ):
                     reporter.warn(note)
                 s.detail = f"context {context_name} in {kc_plan.destination}" + (
@@ -371,7 +494,7 @@ def create(
                 )
             else:
                 standalone_yaml, s.detail = write_handout(
-                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, issued, opts.force
+                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, user_body, opts.force
                 )
             tx.commit()  # the user exists and works from here on: nothing is rolled back
 

@@ -151,3 +151,108 @@ def _delete_csr_after_failure(gw: Gateway, name: str, exc: KubeuserError) -> Non
     except KubeuserError:
         extra = f"CSR {name} could not be deleted: remove it with `kubectl delete csr {name}`"
     exc.hint = f"{exc.hint}; {extra}" if exc.hint else extra
+
+
+# --------------------------------------------------------------------------- ServiceAccount tokens
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A ServiceAccount token from the TokenRequest API, bound to a Secret made for it alone."""
+
+    token: str = field(repr=False)  # a credential: never in a repr, assertion message or log
+    namespace: str
+    service_account: str
+    secret_name: str
+    secret_uid: str | None
+    issued_at: datetime
+    expires_at: datetime
+    lifetime: Lifetime
+
+    @property
+    def username(self) -> str:
+        from kubeuser import tokens
+
+        return tokens.username(self.namespace, self.service_account)
+
+
+def judge_token_lifetime(requested: int, issued_at: datetime, expires_at: datetime) -> Lifetime:
+    granted = int((expires_at - issued_at).total_seconds())
+    until = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    if granted < requested - 60:
+        return Lifetime(
+            requested,
+            granted,
+            "cut",
+            f"the API server cut the requested token lifetime of {durations.format(requested)} to "
+            f"{durations.format(granted)} (until {until}): its --service-account-max-token-expiration caps it",
+        )
+    if granted > requested + 60:
+        return Lifetime(
+            requested,
+            granted,
+            "extended",
+            f"the API server extended the requested token lifetime of {durations.format(requested)} to "
+            f"{durations.format(granted)} (until {until}); revoking still kills it at once",
+        )
+    return Lifetime(requested, granted, "honoured", None)
+
+
+def issue_token(
+    gw: Gateway,
+    *,
+    user: str,
+    namespace: str,
+    service_account: str,
+    ttl_seconds: int,
+    registry_ns: str,
+    purpose: str,
+    reporter: Reporter,
+) -> IssuedToken:
+    """Make a Secret for this one token, then ask TokenRequest for a token bound to it (deleting the Secret
+    kills the token). On failure the Secret is deleted again."""
+    from kubeuser import tokens
+
+    manifest = tokens.binding_secret_manifest(user, namespace, registry_ns, purpose)
+    name = manifest["metadata"]["name"]
+    made = False
+    try:
+        with reporter.step("Request a ServiceAccount token") as s:
+            secret = gw.create_object(manifest)
+            made = True
+            uid = (secret.get("metadata") or {}).get("uid")
+            issued_at = datetime.now(timezone.utc).replace(microsecond=0)
+            resp = gw.request_token(namespace, service_account, tokens.token_request(ttl_seconds, name, uid))
+            status = resp.get("status") or {}
+            token = status.get("token")
+            if not isinstance(token, str) or not token:
+                raise KubeuserError(
+                    "the API server answered the TokenRequest without a token",
+                    hint="check that the ServiceAccount token signer is configured "
+                    "(kube-apiserver --service-account-issuer and --service-account-signing-key-file)",
+                )
+            expires_at = _parse_timestamp(status.get("expirationTimestamp"))
+            lifetime = judge_token_lifetime(ttl_seconds, issued_at, expires_at)
+            s.detail = f"bound to Secret {namespace}/{name}, valid until {expires_at:%Y-%m-%d %H:%M} UTC"
+        if lifetime.message:
+            reporter.warn(lifetime.message)
+    except BaseException as exc:
+        if made:
+            try:
+                gw.delete_object("Secret", name, namespace)
+            except Exception:
+                if isinstance(exc, KubeuserError):
+                    more = f"Secret {namespace}/{name} could not be deleted: "
+                    more += f"`kubectl delete secret -n {namespace} {name}`"
+                    exc.hint = f"{exc.hint}; {more}" if exc.hint else more
+        raise
+    return IssuedToken(token, namespace, service_account, name, uid, issued_at, expires_at, lifetime)
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise KubeuserError("the API server answered the TokenRequest without status.expirationTimestamp")
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise KubeuserError(f"the TokenRequest's expirationTimestamp {value!r} is not a time") from None

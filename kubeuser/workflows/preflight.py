@@ -36,6 +36,8 @@ TITLES = {
     "cert-authenticates": "the API server accepts the issued certificate",
     "expiration-seconds": "expirationSeconds is honoured",
     "selfsubjectreview": "SelfSubjectReview is available",
+    "token-request": "TokenRequest issues a ServiceAccount token the API server accepts",
+    "auth-kinds": "kinds of identity this cluster supports",
 }
 PROBE_TTL = 600
 PROBE_PREFIX = "kubeuser-preflight-"
@@ -50,6 +52,7 @@ from kubeuser.permissions import (  # noqa: E402 - re-exported: the preflight re
     csr_permissions,
     rbac_permission,
     registry_permission,
+    token_permissions,
 )
 
 # --------------------------------------------------------------------------- the report
@@ -108,6 +111,7 @@ class PreflightOptions:
     context: str = ""
     ca_pem: bytes | None = None  # the kubeconfig's cluster CA (to verify the probe certificate)
     cert_cn: str | None = None  # the admin's client certificate CN, if it uses one
+    auth: str = "auto"  # x509 | token: that kind's checks are required; auto: ready when either kind works
 
 
 def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
@@ -153,9 +157,11 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
         )
     )
 
-    # 2. permissions, all at once
+    # 2. permissions, all at once (each credential kind's own are required only when that kind is asked for)
+    token_ns = opts.registry_namespace  # where token identities' ServiceAccounts go (and the probe's)
     perms = [
         *csr_permissions(),
+        *token_permissions(token_ns),
         rbac_permission("Role", opts.namespace),
         rbac_permission("RoleBinding", opts.namespace),
         rbac_permission("ClusterRoleBinding", None),
@@ -170,27 +176,40 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
     if results is not None:
         for perm, ok in zip(perms, results, strict=True):
             allowed[perm.id] = ok
+            req = _required_for(perm.id, opts.auth)
             if ok:
-                add(Check(perm.id, perm.title, PASS, f"allowed: {perm.needs}"))
+                add(Check(perm.id, perm.title, PASS, f"allowed: {perm.needs}", required=req))
             else:
-                add(Check(perm.id, perm.title, FAIL, f"missing {perm.needs}", perm.fix()))
+                add(Check(perm.id, perm.title, FAIL, f"missing {perm.needs}", perm.fix(), required=req))
     add(_registry_namespace(gw, opts.registry_namespace, allowed.get("registry", False)))
 
     # 3. the signer, with a throwaway CSR
     lacking = [p.id for p in csr_permissions() if not allowed.get(p.id, False)]
     issued: IssuedCertificate | None = None
+    x509_required = opts.auth == "x509"
     if lacking:
         reason = f"not tested: this identity may not submit and approve CSRs (see {', '.join(lacking)})"
-        add(Check("signer", TITLES["signer"], SKIP, reason))
+        add(Check("signer", TITLES["signer"], SKIP, reason, required=x509_required))
     else:
         check, issued, report.probe_csr = _probe_signer(gw, opts, version)
-        add(check)
+        add(_as_required(check, x509_required))
 
     # 4. the API server accepts what the signer issued
     if issued is None:
-        add(Check("cert-authenticates", TITLES["cert-authenticates"], SKIP, "no certificate was issued"))
+        add(Check("cert-authenticates", TITLES["cert-authenticates"], SKIP, "no certificate was issued",
+                  required=x509_required))  # fmt: skip
     else:
-        add(_probe_authenticates(gw, issued, version))
+        add(_as_required(_probe_authenticates(gw, issued, version), x509_required))
+
+    # 4b. ServiceAccount tokens, with a throwaway ServiceAccount
+    token_required = opts.auth == "token"
+    lacking = [p.id for p in token_permissions(token_ns) if not allowed.get(p.id, False)]
+    if lacking:
+        reason = f"not tested: this identity may not make ServiceAccount tokens (see {', '.join(lacking)})"
+        add(Check("token-request", TITLES["token-request"], SKIP, reason, required=token_required))
+    else:
+        add(_as_required(_probe_token(gw, token_ns, opts.registry_namespace, version), token_required))
+    add(_auth_kinds(report, opts.auth))
 
     # 5. expirationSeconds
     if issued is None:
@@ -206,8 +225,10 @@ def run(gw: Gateway, opts: PreflightOptions) -> PreflightReport:
 
 _LATER = (  # what is skipped when the server cannot be reached: id, required
     ("permissions", True),
-    ("signer", True),
-    ("cert-authenticates", True),
+    ("signer", False),
+    ("cert-authenticates", False),
+    ("token-request", False),
+    ("auth-kinds", True),
     ("expiration-seconds", False),
     ("selfsubjectreview", False),
 )
@@ -372,3 +393,159 @@ def _self_subject_review(version: ServerVersion, identity: Identity) -> Check:
         None,
         required=False,
     )
+
+
+# --------------------------------------------------------------------------- which kinds of identity work here
+
+X509_CHECKS = ("csr-create", "csr-approval", "signer-approve", "signer", "cert-authenticates")
+TOKEN_CHECKS = ("serviceaccount-create", "secret-create", "token-create", "token-request")
+
+
+def _required_for(check_id: str, auth: str) -> bool:
+    """A credential kind's checks are required only when that kind is asked for (``--auth``)."""
+    if check_id in X509_CHECKS:
+        return auth == "x509"
+    if check_id in TOKEN_CHECKS:
+        return auth == "token"
+    return True
+
+
+def _as_required(check: Check, required: bool) -> Check:
+    return Check(check.id, check.title, check.status, check.detail, check.fix, required=required)
+
+
+def supported(report: Report) -> dict[str, bool]:
+    """Which kinds of identity the checks proved: x509 (the signer issues *and* the API server accepts it) and
+    token (TokenRequest issues a token the API server accepts)."""
+    status = {c.id: c.status for c in report.checks}
+    return {
+        "x509": status.get("signer") in (PASS, WARN) and status.get("cert-authenticates") == PASS,
+        "token": status.get("token-request") == PASS,
+    }
+
+
+def auto_choice(kinds: dict[str, bool]) -> str | None:
+    """What ``--auth auto`` picks: a certificate when it works, else a token."""
+    return "x509" if kinds.get("x509") else ("token" if kinds.get("token") else None)
+
+
+def _auth_kinds(report: Report, auth: str) -> Check:
+    kinds = supported(report)
+    title = TITLES["auth-kinds"]
+    yes = [k for k, ok in kinds.items() if ok]
+    pick = auto_choice(kinds)
+    if auth in kinds:  # one kind asked for: its own checks decide (this one informs); say what the other could do
+        other = "token" if auth == "x509" else "x509"
+        if kinds[auth]:
+            return Check("auth-kinds", title, PASS, f"--auth {auth} works here" + (
+                f" ({other} too)" if kinds[other] else f"; {other} does not"), required=False)  # fmt: skip
+        return Check(
+            "auth-kinds",
+            title,
+            FAIL,
+            f"--auth {auth} does not work here (see the checks above)"
+            + (f"; --auth {other} does: `kubeuser create NAME --auth {other}`" if kinds[other] else ""),
+            "see the failed checks above",
+            required=False,
+        )
+    if not yes:
+        why = {k: _why_not(report, ids) for k, ids in (("x509", X509_CHECKS), ("token", TOKEN_CHECKS))}
+        return Check(
+            "auth-kinds",
+            title,
+            FAIL,
+            f"neither kind of identity works here: client certificates: {why['x509'][0]}; ServiceAccount tokens: "
+            f"{why['token'][0]}",
+            why["x509"][1] or why["token"][1] or "see the failed checks above",
+        )
+    if pick == "x509":
+        detail = "client certificates (x509)" + (" and ServiceAccount tokens" if kinds["token"] else "")
+        return Check("auth-kinds", title, PASS, f"{detail}; `--auth auto` picks x509")
+    return Check(
+        "auth-kinds",
+        title,
+        PASS,
+        "ServiceAccount tokens only: client certificates do not work here (see signer/cert-authenticates); "
+        "`--auth auto` picks token",
+        "onboard users with `kubeuser create NAME --auth token` (or --auth auto)",
+    )
+
+
+def _why_not(report: Report, ids: tuple[str, ...]) -> tuple[str, str | None]:
+    """The first check of a kind that did not pass: (id: detail, its fix)."""
+    for c in report.checks:
+        if c.id in ids and c.status in (FAIL, SKIP):
+            return f"{c.id}: {c.detail}", c.fix
+    return "not proven", None
+
+
+def _probe_token(gw: Gateway, namespace: str, registry_ns: str, version: ServerVersion) -> Check:
+    """A throwaway ServiceAccount, a Secret, a bound token, a sign-in with it; all deleted afterwards."""
+    from kubeuser import tokens
+    from kubeuser.errors import NotFoundError
+    from kubeuser.workflows.issue import issue_token
+    from kubeuser.workflows.steps import prove_token
+
+    title = TITLES["token-request"]
+    if gw.get_object("Namespace", namespace) is None:
+        return Check("token-request", title, SKIP, f"not tested: namespace {namespace} does not exist yet "
+                     "(kubeuser creates it with the first user; run preflight again then)")  # fmt: skip
+    user = PROBE_PREFIX + secrets.token_hex(4)
+    sa = tokens.service_account_manifest(user, namespace, registry_ns)
+    made: list[tuple[str, str]] = []
+    t0 = time.monotonic()
+    try:
+        gw.create_object(sa)
+        made.append(("ServiceAccount", sa["metadata"]["name"]))
+        issued = issue_token(gw, user=user, namespace=namespace, service_account=sa["metadata"]["name"],
+                             ttl_seconds=PROBE_TTL, registry_ns=registry_ns, purpose="preflight",
+                             reporter=RecordingReporter())  # fmt: skip
+        made.append(("Secret", issued.secret_name))
+        _identity, user_gw = prove_token(gw, issued)
+        user_gw.close()
+        took = time.monotonic() - t0
+        status, detail, fix = (
+            PASS,
+            f"ServiceAccount {namespace}/{sa['metadata']['name']} got a token (asked "
+            f"{durations.format(PROBE_TTL)}, got {durations.rough(issued.lifetime.granted_seconds)}) that signs in "
+            f"as {issued.username} in {took:.1f}s",
+            None,
+        )
+    except UnauthenticatedError as exc:
+        status, detail, fix = FAIL, f"the API server rejects the token it issued: {exc.message}", exc.hint
+    except NotFoundError as exc:
+        status, detail, fix = FAIL, f"TokenRequest is not served: {exc.message}", "needs Kubernetes ≥ 1.20"
+    except KubeuserError as exc:
+        status, detail, fix = FAIL, f"throwaway ServiceAccount {user}: {exc.message}", exc.hint
+    left = []
+    for kind, name in reversed(made):
+        try:
+            gw.delete_object(kind, name, namespace)
+        except KubeuserError:
+            left.append(f"{kind} {namespace}/{name}")
+    if left:
+        detail += "; could NOT delete " + ", ".join(left)
+        fix = (fix + "; " if fix else "") + "delete them: kubectl delete -n " + namespace + " " + " ".join(
+            f"{k.lower()}/{n}" for k, n in reversed(made))  # fmt: skip
+        if status == PASS:
+            status = WARN
+    return Check("token-request", title, status, detail, fix)
+
+
+def probe_x509(gw: Gateway, *, ca_pem: bytes | None, timeout: float, version: ServerVersion) -> tuple[bool, str]:
+    """``create --auth auto``: does this cluster issue a client certificate *and* accept it? (the throwaway CSR
+    is deleted either way). Returns (yes, why in words)."""
+    perms = csr_permissions()
+    try:
+        if not all(check_permissions(gw, perms)):
+            return False, "this identity may not submit and approve CSRs"
+    except KubeuserError as exc:
+        return False, exc.message
+    opts = PreflightOptions(namespace="default", registry_namespace="", timeout=timeout, ca_pem=ca_pem)
+    signer, issued, _csr = _probe_signer(gw, opts, version)
+    if issued is None:
+        return False, f"client certificates are not issued here ({signer.detail})"
+    proof = _probe_authenticates(gw, issued, version)
+    if proof.status != PASS:
+        return False, proof.detail
+    return True, "the signer issues client certificates and the API server accepts them"

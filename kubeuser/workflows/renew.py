@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import naming, pki, registry
+from kubeuser import naming, pki, registry, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
-from kubeuser.gateway import Gateway
+from kubeuser.gateway import Gateway, ServerVersion
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate
+from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
 
 
 @dataclass
@@ -47,7 +47,7 @@ class RenewOptions:
 class RenewResult:
     user: str
     previous_serial: str
-    issued: IssuedCertificate
+    issued: IssuedCertificate | IssuedToken
     kubeconfig: str | None
     out: str | None
     context: str
@@ -60,19 +60,60 @@ class RenewResult:
     earlier_valid: list[registry.CertRecord] = field(default_factory=list)
     rbac_changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    invalidated: list[str] = field(default_factory=list)  # token identities: Secrets deleted (old tokens dead)
+
+    @property
+    def cert(self) -> IssuedCertificate:
+        """The new certificate (a token identity has none: TypeError)."""
+        if not isinstance(self.issued, IssuedCertificate):
+            raise TypeError(f"{self.user} is a token identity: it has no certificate")
+        return self.issued
+
+    @property
+    def serial(self) -> str:
+        return self.issued.secret_name if isinstance(self.issued, IssuedToken) else self.issued.info.serial
+
+    @property
+    def not_after(self) -> str:
+        if isinstance(self.issued, IssuedToken):
+            return self.issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(self.issued.info.to_dict()["not_after"])
 
     def to_dict(self) -> dict[str, Any]:
-        info = self.issued.info.to_dict()
+        issued = self.issued
+        if isinstance(issued, IssuedToken):  # the same keys for both kinds (null where one does not apply)
+            credential: dict[str, Any] = {
+                "auth": tokens.AUTH_TOKEN,
+                "previousSerial": None,
+                "serial": None,
+                "csrName": None,
+                "notBefore": issued.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "notAfter": self.not_after,
+                "serviceAccount": {"namespace": issued.namespace, "name": issued.service_account},
+                "previousBoundSecret": self.previous_serial,
+                "boundSecret": issued.secret_name,
+                "invalidatedSecrets": self.invalidated,
+            }
+        else:
+            info = issued.info.to_dict()
+            credential = {
+                "auth": tokens.AUTH_X509,
+                "previousSerial": self.previous_serial,
+                "serial": issued.info.serial,
+                "csrName": issued.csr_name,
+                "notBefore": info["not_before"],
+                "notAfter": info["not_after"],
+                "serviceAccount": None,
+                "previousBoundSecret": None,
+                "boundSecret": None,
+                "invalidatedSecrets": [],
+            }
         return {
             "user": self.user,
-            "previousSerial": self.previous_serial,
-            "serial": self.issued.info.serial,
-            "csrName": self.issued.csr_name,
-            "notBefore": info["not_before"],
-            "notAfter": info["not_after"],
-            "requestedSeconds": self.issued.lifetime.requested_seconds,
-            "grantedSeconds": self.issued.lifetime.granted_seconds,
-            "lifetime": self.issued.lifetime.verdict,
+            **credential,
+            "requestedSeconds": issued.lifetime.requested_seconds,
+            "grantedSeconds": issued.lifetime.granted_seconds,
+            "lifetime": issued.lifetime.verdict,
             "context": self.context,
             "kubeconfig": self.kubeconfig,
             "out": self.out,
@@ -148,7 +189,13 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 f"user {opts.name!r} was revoked at {record.revoked_at}",
                 hint=f"`kubeuser create {opts.name}` onboards them again",
             )
-        s.detail = f"current serial {record.certificate.serial}, until {record.certificate.not_after}"
+        s.detail = (
+            f"current token bound to Secret {record.certificate.serial}"
+            if record.is_token
+            else f"current serial {record.certificate.serial}"
+        ) + f", until {record.certificate.not_after}"
+    if record.is_token:
+        return _renew_token(opts, target, gw, reporter, reg, found, version)
     cluster = target.ctx.cluster_name
     default_entry, default_context = steps.entry_names(record.user, cluster, None)
     user_entry_name = record.kubeconfig_user or default_entry
@@ -292,8 +339,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                     target,
                     kc_plan,
                     namespace=record.namespace,
-                    cert_pem=issued.cert_pem,
-                    key_pem=issued.key_pem,
+                    user_body=steps.certificate_entry(issued),
                     set_current=False,
                     user=record.user,
                     serials=new.serials(),
@@ -302,7 +348,13 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 s.detail = f"user {user_entry_name} in {kc_plan.destination}"
             else:
                 standalone_yaml, s.detail = steps.write_handout(
-                    target, opts.out or "-", record.user, context_name, record.namespace, issued, opts.force
+                    target,
+                    opts.out or "-",
+                    record.user,
+                    context_name,
+                    record.namespace,
+                    steps.certificate_entry(issued),
+                    opts.force,
                 )
             tx.commit()
 
@@ -341,4 +393,162 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         earlier_valid=earlier,
         rbac_changes=rbac_plan.describe(),
         warnings=warnings,
+    )
+
+
+def _renew_token(
+    opts: RenewOptions,
+    target: Target,
+    gw: Gateway,
+    reporter: Reporter,
+    reg: registry.Registry,
+    found: tuple[registry.UserRecord, bytes | None],
+    version: ServerVersion,
+) -> RenewResult:
+    """A token identity: a new token bound to a new Secret; once it is delivered, the Secrets of every earlier
+    token (the kubeconfig's, handouts', and `kubeuser token`'s) are deleted, so those tokens stop working."""
+    record = found[0]
+    if opts.reuse_key or opts.key_type is not None or opts.key_size is not None or opts.csr_pem is not None:
+        raise UsageError(
+            f"{record.user!r} is a token identity: --reuse-key/--key-type/--key-size/--csr do not apply",
+            hint=f"kubeuser renew {record.user}" + (" --out FILE" if record.delivery != "kubeconfig" else ""),
+        )
+    cluster = target.ctx.cluster_name
+    default_entry, default_context = steps.entry_names(record.user, cluster, None)
+    user_entry_name = record.kubeconfig_user or default_entry
+    context_name = record.context or default_context
+    ttl = opts.ttl_seconds or record.certificate.requested_seconds or steps.DEFAULT_TTL
+    sa_ns = record.service_account_namespace or reg.namespace
+    delivery = record.delivery or registry.DELIVERY_KUBECONFIG
+    if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
+        where = f" ({record.out})" if record.out and record.out != "-" else ""
+        raise UsageError(
+            f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
+            "renew needs --out FILE (or --out - for stdout) for the new one",
+            hint=f"e.g. kubeuser renew {record.user} --out {record.user}.kubeconfig",
+        )
+    if opts.out is not None:
+        delivery = registry.DELIVERY_HANDOUT
+        if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
+            raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
+
+    with reporter.step("Check ownership") as s:
+        access = steps.migrate_access(gw, record, reg.namespace)
+        rbac_plan = steps.plan_rbac(gw, user=record.user, groups=[], access=access, registry_ns=reg.namespace,
+                                    record=record, subject_of=steps.subject_of(record))  # fmt: skip
+        steps.check_service_account(gw, user=record.user, namespace=sa_ns, registry_ns=reg.namespace)
+        kc_plan: steps.KubeconfigPlan | None = None
+        if opts.out is None:
+            kc_plan = steps.plan_kubeconfig(
+                target,
+                user=record.user,
+                serials=record.serials(),
+                user_entry=user_entry_name,
+                context=context_name,
+                may_replace=True,
+                replace_hint="",
+                also=steps.principals(record),
+            )
+        s.detail = "RBAC " + ("as recorded" if rbac_plan.empty else "; ".join(rbac_plan.describe()))
+
+    issued_by = opts.issued_by or steps.admin_identity(gw, target, version)
+    standalone_yaml: str | None = None
+    with steps.Transaction(reporter, user=record.user) as tx:
+        issued, _identity, user_gw = steps.issue_and_prove_token(
+            tx,
+            gw,
+            user=record.user,
+            namespace=sa_ns,
+            ttl_seconds=ttl,
+            registry_ns=reg.namespace,
+            purpose=delivery,
+            version=version,
+        )
+        user_gw.close()
+        if not rbac_plan.empty:
+            with tx.step("Reconcile access (RBAC)") as s:
+                steps.apply_rbac(tx, gw, rbac_plan)
+                s.detail = "; ".join(rbac_plan.describe())
+        with tx.step("Record in registry") as s:
+            new = steps.build_record(
+                user=record.user,
+                groups=[],
+                ttl_seconds=ttl,
+                namespace=record.namespace,
+                cluster=record.cluster or cluster,
+                issued=issued,
+                bindings=steps.binding_refs(rbac_plan.desired),
+                context_name=context_name,
+                issued_by=issued_by,
+                existing=found,
+                access=access,
+                delivery=delivery,
+                out=(opts.recorded_out or opts.out) if delivery == registry.DELIVERY_HANDOUT else None,
+                kubeconfig_user=user_entry_name if kc_plan else record.kubeconfig_user,
+                kubeconfig_file=str(kc_plan.destination) if kc_plan else record.kubeconfig_file,
+            )
+            steps.write_record(tx, reg, new, None, found)
+            s.detail = f"{reg.namespace}/{registry.object_name(record.user)}"
+        with tx.step("Update kubeconfig" if kc_plan else "Write the new handout") as s:
+            user_body = tokens.user_entry(issued.token)
+            if kc_plan is not None:
+                for note in steps.merge_kubeconfig(
+                    target,
+                    kc_plan,
+                    namespace=record.namespace,
+                    user_body=user_body,
+                    set_current=False,
+                    user=record.user,
+                    serials=new.serials(),
+                    also=steps.principals(new),
+                ):
+                    reporter.warn(note)
+                s.detail = f"user {user_entry_name} in {kc_plan.destination}"
+            else:
+                standalone_yaml, s.detail = steps.write_handout(
+                    target, opts.out or "-", record.user, context_name, record.namespace, user_body, opts.force
+                )
+            tx.commit()
+
+    warnings: list[str] = []
+    with reporter.step("Invalidate the earlier tokens") as s:
+        deleted, failed = steps.invalidate_tokens(gw, new, reg.namespace, keep=issued.secret_name)
+        s.detail = (
+            f"deleted {len(deleted)} bound Secret(s): the earlier tokens get 401 within about 10 s"
+            if deleted
+            else "none was still valid"
+        )
+    for f in failed:
+        warnings.append(f"an earlier token may still work: {f}")
+        reporter.warn(warnings[-1])
+    if deleted:
+        try:
+            reg.put(new, None)  # the invalidation, recorded
+        except KubeuserError as exc:
+            warnings.append(f"the earlier tokens are dead, but recording that failed: {exc.message}")
+            reporter.warn(warnings[-1])
+    earlier = new.still_valid_earlier()
+    for c in earlier:
+        warnings.append(steps.still_valid_warning(record.user, c))
+        reporter.warn(warnings[-1])
+    if issued.lifetime.message:
+        warnings.append(issued.lifetime.message)
+    stale = record.out if record.delivery == registry.DELIVERY_HANDOUT and record.out not in (None, "-") else None
+    return RenewResult(
+        record.user,
+        record.certificate.serial,
+        issued,
+        str(kc_plan.destination) if kc_plan else None,
+        opts.out,
+        context_name,
+        False,
+        key_type="",
+        key_size=None,
+        delivery=delivery,
+        stale_handout=stale,
+        standalone_yaml=standalone_yaml,
+        earlier_valid=earlier,
+        rbac_changes=rbac_plan.describe(),
+        warnings=warnings,
+        invalidated=deleted,
     )

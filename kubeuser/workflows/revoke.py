@@ -60,13 +60,17 @@ class RevokeResult:
     namespace: str = "default"
     marked_revoked: bool = False
     errors: list[KubeuserError] = field(default_factory=list)
+    auth: str = "x509"
+    service_account: str | None = None  # token identities: NAMESPACE/NAME
+    tokens_killed: list[str] = field(default_factory=list)  # Secrets deleted: their tokens get 401 (≤ ~10 s)
+    service_account_deleted: bool = False
 
     @property
     def still_authenticates(self) -> bool:
         if self.still_valid:
             return True
-        if self.not_after is None:
-            return False
+        if self.not_after is None or self.auth == "token":
+            return False  # a token identity's tokens die with its Secrets and ServiceAccount
         return registry.parse_time(self.not_after) > datetime.now(timezone.utc)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,11 +94,20 @@ class RevokeResult:
                 "localFiles": self.local_kept,
             },
             "currentContextCleared": self.current_context_cleared,
+            "auth": self.auth,
+            "serviceAccount": self.service_account,
+            "serviceAccountDeleted": self.service_account_deleted,
+            "tokensInvalidated": self.tokens_killed,
             "residual": {
                 "certificateStillAuthenticates": self.still_authenticates,
+                "credentialStillAuthenticates": self.still_authenticates,
                 "notAfter": self.not_after,
-                "certificatesStillValid": [{"serial": c.serial, "notAfter": c.not_after} for c in self.still_valid],
-                "why": "Kubernetes cannot revoke a client certificate; it authenticates until notAfter",
+                "certificatesStillValid": [
+                    {"serial": c.serial, "notAfter": c.not_after} for c in self.still_valid if not c.is_token
+                ],
+                "why": TOKEN_WHY
+                if self.auth == "token" and not self.still_valid
+                else "Kubernetes cannot revoke a client certificate; it authenticates until notAfter",
                 "bindings": [b.to_dict() for b in self.residual_bindings],
                 "namespace": self.namespace,
                 "stillAllowed": [p.to_dict() for p in self.still_allowed],
@@ -129,6 +142,9 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
         still_valid=record.still_valid() if record else [],
         namespace=opts.namespace or (record.namespace if record else target.namespace),
     )
+    if record is not None and record.is_token:
+        res.auth = "token"
+        res.service_account = f"{record.service_account_namespace}/{record.service_account}"
     recorded = steps.recorded_keys(record)
 
     def delete_rbac() -> None:
@@ -178,12 +194,15 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
 
     _attempt(res, delete_rbac)
     res.groups = res.groups or groups
+    if record is not None and (record.service_account or record.token_secrets()):
+        _attempt(res, lambda: _kill_tokens(gw, record, reg.namespace, res, reporter))
+        res.still_valid = record.still_valid()
     _attempt(res, delete_csrs)
     _attempt(res, remove_entries)
     if opts.purge_local:
         _attempt(res, lambda: _purge_local(target, user, record, res, reporter))
 
-    nothing = not (res.deleted or res.deleted_csrs or res.kubeconfig_removed or res.local_removed)
+    nothing = not (res.deleted or res.deleted_csrs or res.kubeconfig_removed or res.local_removed or res.tokens_killed)
     if record is None and nothing and not res.errors:
         raise NotFoundError(
             f"kubeuser knows no user {user!r} in registry {reg.namespace}: no record, and no bindings, CSRs or "
@@ -223,6 +242,52 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
             res.errors.append(exc)
             s.detail = f"could not be read: {exc.message}"
     return res
+
+
+TOKEN_WHY = (
+    "a ServiceAccount token stops authenticating once its bound Secret or its ServiceAccount is deleted; the API "
+    "server may accept a token it accepted in the last ~10 s until its authentication cache expires"
+)
+
+
+def _kill_tokens(
+    gw: Gateway, record: registry.UserRecord, registry_ns: str, res: RevokeResult, reporter: Reporter
+) -> None:
+    """Delete the Secrets the user's tokens are bound to, then the ServiceAccount (which kills any token it has,
+    including the non-expiring one clusters before 1.24 make for every ServiceAccount)."""
+    ns = record.service_account_namespace or registry_ns
+    with reporter.step("Delete the ServiceAccount and its token Secrets") as s:
+        recorded = {c.serial for c in record.token_secrets()}
+        for secret in gw.list_objects("Secret", ns, naming.user_selector(record.user)):
+            name = secret["metadata"]["name"]
+            if ownership.classify(secret, record.user, registry_ns) != ownership.OURS and name not in recorded:
+                continue
+            if ownership.user_of(secret) != record.user:
+                continue
+            if gw.delete_object("Secret", name, ns):
+                res.tokens_killed.append(name)
+        now = registry.now_iso()
+        for c in record.token_secrets():
+            c.invalidated_at = now  # deleted now, or gone before
+        if record.service_account:
+            sa = gw.get_object("ServiceAccount", record.service_account, ns)
+            if sa is not None and ownership.classify(sa, record.user, registry_ns) == ownership.OURS:
+                gw.delete_object("ServiceAccount", record.service_account, ns)
+                res.service_account_deleted = True
+                res.deleted.append(f"ServiceAccount {ns}/{record.service_account}")
+            elif sa is not None:
+                res.errors.append(
+                    ConflictError(
+                        f"ServiceAccount {ns}/{record.service_account} is not kubeuser's for {record.user!r} "
+                        f"({ownership.describe_owner(sa)}); not deleted",
+                        hint="its tokens may still work; inspect it with kubectl",
+                    )
+                )
+        s.detail = (
+            f"{len(res.tokens_killed)} token Secret(s)"
+            + (f", ServiceAccount {ns}/{record.service_account}" if res.service_account_deleted else "")
+            + ": those tokens get 401 within about 10 s"
+        )
 
 
 def _deletion_order(obj: dict[str, Any]) -> int:

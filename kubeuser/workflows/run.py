@@ -178,8 +178,8 @@ def run(
                 # create rolled back what it made; but a signal right after it returned would leave the user
                 created = _created_since(gw, copts.registry_namespace, user, started_at)
                 raise
-            result.serial = res.issued.info.serial
-            result.not_after = res.issued.info.to_dict()["not_after"]
+            result.serial = res.serial
+            result.not_after = res.not_after
             idle, gw = gw, None
             idle.close()  # no idle connections while CMD runs (it may run for long); cleanup opens a new one
             guard.phase = CHILD

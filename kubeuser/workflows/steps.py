@@ -23,12 +23,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kubeuser import csrpolicy, kubeconfig, naming, ownership, pki, rbac, registry
+from kubeuser import csrpolicy, kubeconfig, naming, ownership, pki, rbac, registry, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
 from kubeuser.progress import Reporter, Step
-from kubeuser.workflows.issue import IssuedCertificate
+from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
 
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
 DEFAULT_TTL = 30 * 86400
@@ -161,12 +161,14 @@ def plan_rbac(
     registry_ns: str,
     record: registry.UserRecord | None,
     existing: Sequence[dict[str, Any]] | None = None,
+    subject_of: dict[str, str] | None = None,
 ) -> RbacPlan:
     """Compare the desired objects with what exists; raise ConflictError for anything foreign in the way.
 
-    Changes nothing. ``existing``: the user's objects if the caller already listed them.
+    Changes nothing. ``existing``: the user's objects if the caller already listed them. ``subject_of``: the
+    bindings' subject when it is not the User *user* (a token identity's ServiceAccount).
     """
-    desired = access.objects(user, groups, registry_ns)
+    desired = access.objects(user, groups, registry_ns, subject_of)
     objs = user_objects(gw, user) if existing is None else list(existing)
     recorded = recorded_keys(record)
     plan = RbacPlan(desired)
@@ -300,8 +302,163 @@ def identity_text(identity: Identity, user: str, version: ServerVersion) -> str:
         return f"server says: {identity.username}" + (f" (groups {groups})" if groups else "")
     return (
         f"authenticated (SelfSubjectAccessReview); {version.git_version} has no SelfSubjectReview, "
-        f"so the name {user!r} comes from the certificate"
+        f"so the name {user!r} comes from the " + ("token" if user.startswith(tokens.SA_PREFIX) else "certificate")
     )
+
+
+def certificate_entry(issued: IssuedCertificate) -> dict[str, Any]:
+    """The kubeconfig user entry of a certificate: with its key, or (bring your own key) without it."""
+    if issued.key_pem:
+        return kubeconfig.user_entry(issued.cert_pem, issued.key_pem)
+    return kubeconfig.certificate_only_entry(issued.cert_pem)  # the key stays with the user
+
+
+# --------------------------------------------------------------------------- ServiceAccount token identities
+
+
+def principal(record: registry.UserRecord) -> str:
+    """Who the API server sees for the record's current credential: the certificate's CN, or the
+    ServiceAccount's user name for a token identity."""
+    if record.is_token and record.service_account and record.service_account_namespace:
+        return tokens.username(record.service_account_namespace, record.service_account)
+    return record.user
+
+
+def subject_of(record: registry.UserRecord | None) -> dict[str, str] | None:
+    """The RBAC subject of a token identity's bindings (None: the User, as for certificates)."""
+    if record is not None and record.is_token and record.service_account and record.service_account_namespace:
+        return tokens.subject(record.service_account_namespace, record.service_account)
+    return None
+
+
+def entry_is_ours(body: dict[str, Any] | None, record: registry.UserRecord) -> bool:
+    """A kubeconfig user entry holds a credential the record says kubeuser issued (certificate or token; a user
+    moved from one kind to the other by ``create --force`` may have both)."""
+    serials = record.serials() | {t.serial.lower() for t in record.sign_in_tokens}
+    return any(ownership.user_entry_is_ours(body, who, serials) for who in principals(record))
+
+
+def principals(record: registry.UserRecord | None) -> list[str]:
+    """Every name the record's credentials carry: the user (certificates) and its ServiceAccount (tokens)."""
+    if record is None:
+        return []
+    return list(dict.fromkeys([record.user, principal(record)]))
+
+
+def ensure_service_account(
+    tx: Transaction, gw: Gateway, *, user: str, namespace: str, registry_ns: str
+) -> tuple[str, bool]:
+    """The user's ServiceAccount: created (undo registered), or kubeuser's own already. Anything else of the
+    name is a conflict. Returns (name, created)."""
+    manifest = tokens.service_account_manifest(user, namespace, registry_ns)
+    name = manifest["metadata"]["name"]
+    check_service_account(gw, user=user, namespace=namespace, registry_ns=registry_ns)
+    if gw.get_object("ServiceAccount", name, namespace) is not None:
+        return name, False
+    gw.create_object(manifest)
+    tx.on_undo(f"ServiceAccount {namespace}/{name}", partial(gw.delete_object, "ServiceAccount", name, namespace))
+    return name, True
+
+
+def check_service_account(gw: Gateway, *, user: str, namespace: str, registry_ns: str) -> None:
+    """ConflictError when the ServiceAccount name for *user* is taken by something that is not kubeuser's for
+    this user in this registry. Changes nothing."""
+    name = tokens.service_account_name(user)
+    current = gw.get_object("ServiceAccount", name, namespace)
+    if current is None or ownership.classify(current, user, registry_ns) == ownership.OURS:
+        return
+    raise ConflictError(
+        f"ServiceAccount {namespace}/{name} already exists and is not kubeuser's for {user!r} in registry "
+        f"{registry_ns} ({ownership.describe_owner(current)})",
+        hint="kubeuser never takes over a ServiceAccount it did not make; pick another user name, or "
+        "put token users in another namespace with --service-account-namespace",
+    )
+
+
+def prove_token(gw: Gateway, issued: IssuedToken) -> tuple[Identity, Gateway]:
+    """Authenticate with the fresh token; returns the server's view and the new identity's gateway."""
+    user_gw = gw.as_token(issued.token)
+    try:
+        try:
+            identity = user_gw.whoami()
+        except UnauthenticatedError as exc:
+            raise UnauthenticatedError(
+                "the API server does not accept the new ServiceAccount token (401)",
+                hint="check that kube-apiserver's --service-account-key-file matches its "
+                "--service-account-signing-key-file, and that --api-audiences includes the default audience",
+            ) from exc
+        if identity.username is not None and identity.username != issued.username:
+            raise KubeuserError(f"the server sees the new token as {identity.username!r}, not {issued.username!r}")
+    except BaseException:
+        user_gw.close()
+        raise
+    return identity, user_gw
+
+
+def issue_and_prove_token(
+    tx: Transaction,
+    gw: Gateway,
+    *,
+    user: str,
+    namespace: str,
+    ttl_seconds: int,
+    registry_ns: str,
+    purpose: str,
+    version: ServerVersion,
+) -> tuple[IssuedToken, Identity, Gateway]:
+    """The ServiceAccount (made if missing), a token bound to a new Secret (deleted on undo), and the proof."""
+    from kubeuser.workflows.issue import issue_token
+
+    with tx.step("ServiceAccount") as s:
+        sa, created = ensure_service_account(tx, gw, user=user, namespace=namespace, registry_ns=registry_ns)
+        s.detail = f"{namespace}/{sa}" + (" (created)" if created else " (kubeuser's, kept)")
+    issued = issue_token(
+        gw,
+        user=user,
+        namespace=namespace,
+        service_account=sa,
+        ttl_seconds=ttl_seconds,
+        registry_ns=registry_ns,
+        purpose=purpose,
+        reporter=tx.reporter,
+    )
+    tx.on_undo(f"Secret {namespace}/{issued.secret_name}", partial(gw.delete_object, "Secret", issued.secret_name,
+                                                                   namespace))  # fmt: skip
+    with tx.step("Prove the new identity authenticates") as s:
+        identity, user_gw = prove_token(gw, issued)
+        tx.on_undo("", user_gw.close)
+        s.detail = identity_text(identity, issued.username, version)
+    return issued, identity, user_gw
+
+
+def invalidate_tokens(
+    gw: Gateway, record: registry.UserRecord, registry_ns: str, *, keep: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Delete the Secrets the record's tokens are bound to (each token then gets 401 within ~10 s, the API
+    server's authentication cache), except *keep*. Marks them invalidated in the record. Returns (deleted
+    Secret names, failures as text)."""
+    ns = record.service_account_namespace
+    deleted: list[str] = []
+    failed: list[str] = []
+    if not ns:
+        return deleted, failed
+    now = registry.now_iso()
+    for cred in record.token_secrets():
+        if cred.serial == keep:
+            continue
+        current = gw.get_object("Secret", cred.serial, ns)
+        try:
+            if current is not None and ownership.classify(current, record.user, registry_ns) == ownership.OURS:
+                gw.delete_object("Secret", cred.serial, ns)
+            elif current is not None:
+                failed.append(f"Secret {ns}/{cred.serial} is not kubeuser's; not deleted")
+                continue
+        except KubeuserError as exc:
+            failed.append(f"Secret {ns}/{cred.serial}: {exc.message}")
+            continue
+        cred.invalidated_at = now
+        deleted.append(cred.serial)
+    return deleted, failed
 
 
 # --------------------------------------------------------------------------- registry
@@ -365,6 +522,7 @@ def plan_kubeconfig(
     context: str,
     may_replace: bool,
     replace_hint: str,
+    also: Sequence[str] = (),
 ) -> KubeconfigPlan:
     """Where the entries go, after proving the names are free or kubeuser's own for this user.
 
@@ -373,7 +531,7 @@ def plan_kubeconfig(
     """
     loaded = target.loaded
     destination = loaded.destination(names=[("users", user_entry), ("contexts", context)])
-    u = ownership.judge_user_entry(loaded.entry("users", user_entry), user_entry, user, serials)
+    u = ownership.judge_user_entry(loaded.entry("users", user_entry), user_entry, user, serials, also)
     c = ownership.judge_context(loaded.entry("contexts", context), context, user_entry, u.ours)
     for verdict in (u, c):
         if verdict.foreign:
@@ -400,21 +558,21 @@ def merge_kubeconfig(
     plan: KubeconfigPlan,
     *,
     namespace: str,
-    cert_pem: bytes,
-    key_pem: bytes,
+    user_body: dict[str, Any],
     set_current: bool,
     user: str,
     serials: set[str],
+    also: Sequence[str] = (),
 ) -> list[str]:
-    """Write the user + context (locked, atomic), re-checking ownership under the lock. Returns notes."""
+    """Write the user (*user_body*: a certificate and key, or a token) + context (locked, atomic), re-checking
+    ownership under the lock (*user*: who the credential names, see :func:`principal`). Returns notes."""
     cluster = target.ctx.cluster_name
-    user_body = kubeconfig.user_entry(cert_pem, key_pem)
     ctx_body = kubeconfig.context_entry(cluster, plan.user_entry, namespace)
     cluster_elsewhere = target.loaded.origin.get(("clusters", cluster)) not in (None, plan.destination)
 
     def mutate(doc: dict[str, Any]) -> None:
         # someone (kubectl, another admin's script) may have written the file since it was read
-        u = ownership.judge_user_entry(_entry(doc, "users", plan.user_entry), plan.user_entry, user, serials)
+        u = ownership.judge_user_entry(_entry(doc, "users", plan.user_entry), plan.user_entry, user, serials, also)
         c = ownership.judge_context(_entry(doc, "contexts", plan.context), plan.context, plan.user_entry, u.ours)
         for verdict in (u, c):
             if verdict.foreign:
@@ -453,11 +611,8 @@ class RemovedEntries:
 def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> RemovedEntries:
     """Remove the user's kubeconfig entries that kubeuser proves its own; report (and keep) the rest."""
     loaded = target.loaded
-    serials = record.serials()
     result = RemovedEntries()
-    ours_users = [
-        n for n in loaded.names("users") if ownership.user_entry_is_ours(loaded.entry("users", n), record.user, serials)
-    ]
+    ours_users = [n for n in loaded.names("users") if entry_is_ours(loaded.entry("users", n), record)]
     context_names = {record.context, *entry_names(record.user, record.cluster or target.ctx.cluster_name, None)}
     ours_contexts: list[str] = []
     for n in loaded.names("contexts"):
@@ -482,7 +637,7 @@ def remove_kubeconfig_entries(target: Target, record: registry.UserRecord) -> Re
         def mutate(doc: dict[str, Any], entries: list[tuple[str, str]] = entries) -> None:
             for kind, name in entries:
                 body = _entry(doc, kind, name)
-                if kind == "users" and not ownership.user_entry_is_ours(body, record.user, serials):
+                if kind == "users" and not entry_is_ours(body, record):
                     continue  # changed since it was read: no longer provably ours
                 if kind == "contexts" and (body or {}).get("user") not in ours_users:
                     continue
@@ -521,7 +676,7 @@ def change_access(
     record, cert_pem = found
     with reporter.step("Check ownership") as s:
         plan = plan_rbac(gw, user=record.user, groups=record.groups, access=access, registry_ns=reg.namespace,
-                         record=record)  # fmt: skip
+                         record=record, subject_of=subject_of(record))  # fmt: skip
         s.detail = "; ".join(plan.describe()) or "nothing to change"
     new = registry.UserRecord.from_dict(record.to_dict())
     new.access = access
@@ -593,17 +748,16 @@ def write_handout(
     user: str,
     context_name: str,
     namespace: str,
-    issued: IssuedCertificate,
+    user_body: dict[str, Any],
     force: bool,
 ) -> tuple[str | None, str]:
-    """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail)."""
+    """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail).
+    *user_body*: :func:`certificate_entry` or a token entry."""
     doc = kubeconfig.standalone(
         cluster_name=target.ctx.cluster_name,
         cluster=target.ctx.embedded_cluster(),
         user_name=user,
-        user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem)
-        if issued.key_pem
-        else kubeconfig.certificate_only_entry(issued.cert_pem),  # bring your own key: the key stays with the user
+        user=user_body,
         context_name=context_name,
         namespace=namespace,
     )
@@ -620,7 +774,7 @@ def build_record(
     ttl_seconds: int,
     namespace: str,
     cluster: str,
-    issued: IssuedCertificate,
+    issued: IssuedCertificate | IssuedToken,
     bindings: list[registry.BindingRef],
     context_name: str,
     issued_by: str,
@@ -634,18 +788,9 @@ def build_record(
     kubeconfig_file: str | None = None,
     key_holder: str | None = None,
 ) -> registry.UserRecord:
-    """The registry record for a freshly issued certificate; an existing record's certificate moves to history."""
-    info = issued.info.to_dict()
-    cert = registry.CertRecord(
-        serial=issued.info.serial,
-        not_before=info["not_before"],
-        not_after=info["not_after"],
-        issued_at=registry.now_iso(),
-        issued_by=issued_by,
-        csr_name=issued.csr_name,
-        requested_seconds=ttl_seconds,
-        public_key_sha256=issued.info.public_key_sha256,
-    )
+    """The registry record for a freshly issued certificate or token; an existing record's credential moves to
+    history (with its sign-in tokens, for a token identity)."""
+    cert = credential_record(issued, ttl_seconds, issued_by)
     history: list[registry.CertRecord] = []
     created_at, created_by = cert.issued_at, issued_by
     if existing is not None:
@@ -653,7 +798,7 @@ def build_record(
         old.certificate.replaced_at = cert.issued_at
         history = [*old.history, old.certificate]
         created_at, created_by = old.created_at or created_at, old.created_by or created_by
-    return registry.UserRecord(
+    record = registry.UserRecord(
         user=user,
         groups=groups,
         status="active",
@@ -673,6 +818,42 @@ def build_record(
         kubeconfig_user=kubeconfig_user,
         kubeconfig_file=kubeconfig_file,
         key_holder=key_holder,
+    )
+    if isinstance(issued, IssuedToken):
+        record.auth = tokens.AUTH_TOKEN
+        record.service_account, record.service_account_namespace = issued.service_account, issued.namespace
+        record.groups = []  # a ServiceAccount's groups are Kubernetes' to decide
+        if existing is not None:
+            record.sign_in_tokens = list(existing[0].sign_in_tokens)
+    return record
+
+
+def credential_record(
+    issued: IssuedCertificate | IssuedToken, ttl_seconds: int, issued_by: str, *, purpose: str | None = None
+) -> registry.CertRecord:
+    """What the registry keeps about one issued credential (never the credential itself)."""
+    if isinstance(issued, IssuedToken):
+        return registry.CertRecord(
+            serial=issued.secret_name,
+            not_before=issued.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            not_after=issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            issued_at=registry.now_iso(),
+            issued_by=issued_by,
+            csr_name="",
+            requested_seconds=ttl_seconds,
+            kind=tokens.AUTH_TOKEN,
+            bound_secret_uid=issued.secret_uid,
+        )
+    info = issued.info.to_dict()
+    return registry.CertRecord(
+        serial=issued.info.serial,
+        not_before=info["not_before"],
+        not_after=info["not_after"],
+        issued_at=registry.now_iso(),
+        issued_by=issued_by,
+        csr_name=issued.csr_name,
+        requested_seconds=ttl_seconds,
+        public_key_sha256=issued.info.public_key_sha256,
     )
 
 

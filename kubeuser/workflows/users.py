@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import access, naming, ownership, rbac, registry
+from kubeuser import access, naming, ownership, rbac, registry, tokens
 from kubeuser.errors import ForbiddenError, NotFoundError
 from kubeuser.gateway import Gateway
 
@@ -16,9 +16,6 @@ NEAR_EXPIRY_DAYS = 7
 def days_left(record: registry.UserRecord, now: datetime | None = None) -> float:
     now = now or datetime.now(timezone.utc)
     return (registry.parse_time(record.certificate.not_after) - now).total_seconds() / 86400
-
-
-AUTH_X509 = "x509"  # how the user authenticates: a client certificate (every user kubeuser records today)
 
 
 def certificate_view(c: registry.CertRecord) -> dict[str, Any]:
@@ -33,7 +30,18 @@ def certificate_view(c: registry.CertRecord) -> dict[str, Any]:
         "requestedSeconds": c.requested_seconds,
         "replacedAt": c.replaced_at,
         "publicKeySha256": c.public_key_sha256,
+        "kind": c.kind,
+        "boundSecretUid": c.bound_secret_uid,
+        "invalidatedAt": c.invalidated_at,
     }
+
+
+def identity_of(record: registry.UserRecord) -> tuple[str, list[str]]:
+    """(user name, groups) the API server sees for the record's credential."""
+    if record.is_token and record.service_account and record.service_account_namespace:
+        ns = record.service_account_namespace
+        return tokens.username(ns, record.service_account), tokens.groups(ns)
+    return record.user, list(record.groups)
 
 
 def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[str, Any]:
@@ -41,7 +49,10 @@ def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[st
     status and days left, and the access as one object per grant."""
     return {
         "user": record.user,
-        "auth": AUTH_X509,
+        "auth": record.auth,
+        "serviceAccount": {"namespace": record.service_account_namespace, "name": record.service_account}
+        if record.is_token
+        else None,
         "groups": list(record.groups),
         "status": record.status,
         "effectiveStatus": record.effective_status(now),
@@ -51,6 +62,7 @@ def summary(record: registry.UserRecord, now: datetime | None = None) -> dict[st
         "namespace": record.namespace,
         "certificate": certificate_view(record.certificate),
         "history": [certificate_view(c) for c in record.history],
+        "signInTokens": [certificate_view(c) for c in record.sign_in_tokens],
         "bindings": [rbac.object_ref(b.kind, b.name, b.namespace, b.role_kind, b.role_name) for b in record.bindings],
         "access": record.access.grants(record.user) if record.access is not None else None,
         "createdAt": record.created_at,
@@ -165,6 +177,7 @@ def show(gw: Gateway, registry_namespace: str, user: str, namespace: str | None 
         )
     record, cert = found
     ns = namespace or record.namespace
-    bindings = access.bindings_for(gw, record.user, record.groups)
-    perms = access.can_i_summary(gw, record.user, record.groups, ns)
+    who, groups = identity_of(record)
+    bindings = access.bindings_for(gw, who, groups)
+    perms = access.can_i_summary(gw, who, groups, ns)
     return ShowResult(record, cert, bindings, perms, ns)

@@ -36,10 +36,10 @@ def test_access_line_list_wide_and_expiring(control_plane: Any, namespace: str) 
     mine = rows[name]
     text = ok(kubeuser("list", env={"COLUMNS": "60"})).stdout  # a pipe: whole values whatever COLUMNS says
     (line,) = [ln for ln in text.splitlines() if ln.startswith(name + " ")]
-    assert line.split()[:4] == [name, "-", "active", mine["certificate"]["notAfter"]]
+    assert line.split()[:5] == [name, "x509", "-", "active", mine["certificate"]["notAfter"]]
     wide = ok(kubeuser("list", "-o", "wide", env={"COLUMNS": "60"})).stdout
     (line,) = [ln for ln in wide.splitlines() if ln.startswith(name + " ")]
-    bindings = line.split()[5].split(",")
+    bindings = line.split()[6].split(",")
     assert f"RoleBinding/{namespace}/kubeuser:{name}:clusterrole:view" in bindings
     assert f"Role/{namespace}/kubeuser:{name}" in bindings
     assert mine["certificate"]["serial"] in line.split()

@@ -508,7 +508,7 @@ def test_list_shows_only_existing_bindings(control_plane: Cluster, registry_ns: 
     assert line.split()[-1] == "0", text
     wide = ok(kubeuser("list", "-o", "wide")).stdout  # -o wide names them: none
     line = next(ln for ln in wide.splitlines() if ln.split() and ln.split()[0] == l1)
-    assert line.split()[5] == "-", wide
+    assert line.split()[6] == "-", wide
 
 
 def test_list_drops_a_binding_deleted_by_hand(control_plane: Cluster, registry_ns: str, namespace: str) -> None:

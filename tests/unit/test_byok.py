@@ -177,8 +177,8 @@ def test_renew_needs_a_new_request(env: dict[str, Any], user_home: Path, tmp_pat
         gw,
         RecordingReporter(),
     )
-    assert pki.cert_matches_key(res.issued.cert_pem, (second.directory / byok.KEY_FILE).read_bytes())
-    assert res.issued.key_pem == b"" and no_private_key_under(env["home"])
+    assert pki.cert_matches_key(res.cert.cert_pem, (second.directory / byok.KEY_FILE).read_bytes())
+    assert res.cert.key_pem == b"" and no_private_key_under(env["home"])
     rec = registry.Registry(gw, REG).get("gus")
     assert rec is not None and rec[0].key_holder == registry.KEY_HOLDER_USER and len(rec[0].history) == 1
 

@@ -39,7 +39,7 @@ def test_create_least_privilege_merges_kubeconfig_and_records(env: dict[str, Any
     assert csr["metadata"]["annotations"]["kubeuser.io/user"] == "user01"
     assert csr["metadata"]["name"].startswith("kubeuser-user01-")
     # the result and the certificate
-    assert res.issued.info.common_name == "user01" and res.issued.info.groups == ("dev",)
+    assert res.cert.info.common_name == "user01" and res.cert.info.groups == ("dev",)
     assert res.issued.lifetime.verdict == "honoured"
     assert res.rbac_objects == [] and res.access == []
     assert res.identity.username == "user01" and res.identity.method == "SelfSubjectReview"
@@ -52,7 +52,7 @@ def test_create_least_privilege_merges_kubeconfig_and_records(env: dict[str, Any
     assert ctx == {"cluster": "prod", "user": "user01@prod", "namespace": "dev"}
     user = next(u for u in doc["users"] if u["name"] == "user01@prod")["user"]
     cert = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"]))
-    assert cert.serial_number == int(res.issued.info.serial, 16)
+    assert cert.serial_number == int(res.cert.info.serial, 16)
     assert stat.S_IMODE(env["kc"].stat().st_mode) == 0o600
     # key files 0600 in 0700 dirs
     assert res.key_file is not None
@@ -61,7 +61,7 @@ def test_create_least_privilege_merges_kubeconfig_and_records(env: dict[str, Any
     # registry record
     rec = gw.objects[("ConfigMap", "kubeuser-system", "user-user01")]
     assert rec["metadata"]["labels"]["kubeuser.io/status"] == "active"
-    assert '"serial": "' + res.issued.info.serial + '"' in rec["data"]["record.json"]
+    assert '"serial": "' + res.cert.info.serial + '"' in rec["data"]["record.json"]
     assert "PRIVATE KEY" not in str(rec)
 
 
@@ -141,9 +141,9 @@ def test_existing_user_conflicts_then_force_reissues_with_history(env: dict[str,
     assert "--force" in (ei.value.hint or "")
     assert env["kc"].read_bytes() == snapshot
     second = run(env, rules=["get:pods"], force=True)
-    assert second.issued.info.serial != first.issued.info.serial
+    assert second.cert.info.serial != first.cert.info.serial
     rec = gw.objects[("ConfigMap", "kubeuser-system", "user-user01")]["data"]["record.json"]
-    assert first.issued.info.serial in rec and second.issued.info.serial in rec
+    assert first.cert.info.serial in rec and second.cert.info.serial in rec
 
 
 def test_rbac_failure_rolls_back_everything(env: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from fake_gateway import FakeGateway
 
-from kubeuser import pki
+from kubeuser import pki, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ExitCode, UnauthenticatedError, UnreachableError
 from kubeuser.gateway import Gateway
@@ -153,6 +153,8 @@ def apiserver(fake: FakeGateway) -> Callable[[Target], Gateway]:
             return fake.as_certificate(cert_pem, key_pem)
         if user.get("token") == "bad":
             return Unauthenticated()
+        if user.get("token") in fake.tokens:  # a token from the fake's TokenRequest: valid as the fake decides
+            return fake.as_token(str(user["token"]))
         return fake
 
     return open_gateway
@@ -602,9 +604,12 @@ def test_expired_jwt_token(world: World) -> None:
 
     jwt = ".".join([b64({"alg": "RS256"}), b64({"sub": "system:serviceaccount:ci:bot", "exp": 1_000_000}), "sig"])
     world.write({"token": jwt})
-    creds = world.doctor().check("credentials")
-    assert creds.status == "fail" and "the token expired at 1970-01-12T13:46:40Z" in creds.detail
+    report = world.doctor()
+    creds, claims = report.check("credentials"), report.check("token-claims")
     assert "JWT subject system:serviceaccount:ci:bot" in creds.detail
+    assert claims.status == "fail" and "expired" in claims.detail and "at 1970-01-12T13:46:40Z" in claims.detail
+    assert claims.fix is not None and "kubeuser token bot" not in claims.fix  # no ServiceAccount claim: no name
+    assert report.check("cert-validity").status == "skip"  # a certificate check, for a token user
 
 
 def test_service_account_token_gets_a_service_account_binding_fix(world: World) -> None:
@@ -616,7 +621,7 @@ def test_service_account_token_gets_a_service_account_binding_fix(world: World) 
     world.fake.deny.add("list pods")
     world.write({"token": jwt})
     report = world.doctor()
-    assert report.check("credentials").status == "pass" and "expires 2096-" in report.check("credentials").detail
+    assert report.check("token-claims").status == "pass" and "expires 2096-" in report.check("token-claims").detail
     authz = report.check("authorization")
     assert authz.status == "warn"
     assert authz.fix == (
@@ -783,3 +788,60 @@ def test_an_unexpected_error_fails_one_check_not_the_report(world: World, monkey
     assert "kubeuser bug" in (subj.fix or "")
     assert [c.id for c in report.checks] == [cid for cid, _ in wf.CHECKS]
     assert report.authenticated  # every other check still ran
+
+
+# ------------------------------------------------------------- token identities (kubeuser create --auth token)
+
+
+def _token_user(world: World, ttl: int = 3600) -> tuple[str, str]:
+    """A ServiceAccount with a token bound to a Secret, as `kubeuser create --auth token` makes: (token, secret)."""
+    fake = world.fake
+    fake.create_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeuser-system"}})
+    fake.create_object({"apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": {"name": "dash", "namespace": "kubeuser-system"}})  # fmt: skip
+    secret = fake.create_object({"apiVersion": "v1", "kind": "Secret",
+                                 "metadata": {"name": "dash-token-1", "namespace": "kubeuser-system"}})  # fmt: skip
+    body = tokens.token_request(ttl, "dash-token-1", secret["metadata"]["uid"])
+    token = fake.request_token("kubeuser-system", "dash", body)["status"]["token"]
+    return str(token), "dash-token-1"
+
+
+def test_a_live_token_identity_passes_and_names_its_bound_secret(world: World) -> None:
+    token, secret = _token_user(world, ttl=7 * 86400)
+    world.write({"token": token}, user_name="dash")
+    report = world.doctor()
+    claims = report.check("token-claims")
+    assert claims.status == "pass", claims
+    assert f"bound to Secret kubeuser-system/{secret}" in claims.detail and "(read from the token, unverified)" in (
+        claims.detail
+    )
+    assert report.check("authentication").status == "pass" and report.ok
+    assert token not in json.dumps(report.to_dict())  # never the credential itself
+
+
+def test_a_revoked_token_is_told_apart_from_an_expired_one(world: World) -> None:
+    token, secret = _token_user(world, ttl=7 * 86400)
+    world.write({"token": token}, user_name="dash")
+    world.fake.delete_object("Secret", secret, "kubeuser-system")  # what `kubeuser revoke`/`renew` do
+    report = world.doctor()
+    assert report.check("token-claims").status == "pass"  # not expired …
+    auth = report.check("authentication")
+    assert auth.status == "fail" and "401" in auth.detail  # … yet rejected, and the report says why
+    assert "has not expired but is rejected" in auth.detail and f"Secret {secret}" in auth.detail
+    assert "ServiceAccount kubeuser-system/dash" in auth.detail and "kubeuser revoke" in auth.detail
+    assert auth.fix is not None and "kubeuser renew dash" in auth.fix
+    assert not report.ok
+
+
+def test_a_token_near_its_expiry_is_a_warning(world: World) -> None:
+    token, _secret = _token_user(world, ttl=3600)
+    world.write({"token": token}, user_name="dash")
+    claims = world.doctor().check("token-claims")
+    assert claims.status == "warn" and "expires in" in claims.detail
+    assert claims.fix == "`kubeuser renew dash` before then"
+
+
+def test_an_opaque_token_skips_the_claims_check(world: World) -> None:
+    world.write({"token": "abcdef.0123456789abcdef"}, user_name="boot")
+    claims = world.doctor().check("token-claims")
+    assert claims.status == "skip" and "not a JWT" in claims.detail

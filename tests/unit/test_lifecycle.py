@@ -71,11 +71,11 @@ def test_revoke_reports_residual_access_and_is_idempotent(env: dict[str, Any]) -
     target = connect.resolve(None, None)
     res = revokewf.revoke(revokewf.RevokeOptions("user01"), target, gw, RecordingReporter())
     assert sorted(res.deleted) == ["Role dev/kubeuser:user01", "RoleBinding dev/kubeuser:user01"]
-    assert res.deleted_csrs == [created.issued.csr_name]
+    assert res.deleted_csrs == [created.cert.csr_name]
     assert kube_user_cert(env["kc"], "user01@prod") is None
     assert "user01@prod" not in env["kc"].read_text()
     # the truth: it still authenticates, and the group binding still grants access
-    assert res.still_authenticates and res.not_after == created.issued.info.to_dict()["not_after"]
+    assert res.still_authenticates and res.not_after == created.cert.info.to_dict()["not_after"]
     assert [b.name for b in res.residual_bindings] == ["dev-view"]
     assert "list pods in dev" in {p.text() for p in res.still_allowed}
     d = res.to_dict()
@@ -123,14 +123,14 @@ def test_renew_new_key_updates_kubeconfig_and_history(env: dict[str, Any]) -> No
     gw: FakeGateway = env["gw"]
     first = run(env, groups=["dev"], rules=["get:pods"], ttl_seconds=3600)
     res = renewwf.renew(renewwf.RenewOptions("user01"), connect.resolve(None, None), gw, RecordingReporter())
-    assert res.issued.info.serial != first.issued.info.serial and res.previous_serial == first.issued.info.serial
+    assert res.cert.info.serial != first.cert.info.serial and res.previous_serial == first.cert.info.serial
     assert res.issued.lifetime.requested_seconds == 3600  # same lifetime as asked last time
     cert = kube_user_cert(env["kc"], "user01@prod")
-    assert cert is not None and cert.serial_number == int(res.issued.info.serial, 16)
-    assert pki.public_key_fingerprint(cert.public_key()) != first.issued.info.public_key_sha256
+    assert cert is not None and cert.serial_number == int(res.cert.info.serial, 16)
+    assert pki.public_key_fingerprint(cert.public_key()) != first.cert.info.public_key_sha256
     (rec,) = userswf.list_users(gw, REG)
-    assert [h.serial for h in rec.history] == [first.issued.info.serial]
-    assert rec.certificate.serial == res.issued.info.serial and len(rec.bindings) == 2
+    assert [h.serial for h in rec.history] == [first.cert.info.serial]
+    assert rec.certificate.serial == res.cert.info.serial and len(rec.bindings) == 2
     # bindings untouched
     assert ("RoleBinding", "dev", "kubeuser:user01") in gw.objects
 
@@ -143,7 +143,7 @@ def test_renew_reuse_key_keeps_public_key(env: dict[str, Any]) -> None:
         env["gw"],
         RecordingReporter(),
     )
-    assert res.issued.info.public_key_sha256 == first.issued.info.public_key_sha256
+    assert res.cert.info.public_key_sha256 == first.cert.info.public_key_sha256
     assert res.key_reused
 
 

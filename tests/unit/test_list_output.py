@@ -28,7 +28,7 @@ from kubeuser.workflows import users as wf
 ROOT = Path(__file__).resolve().parents[2]
 LONG_USER = "erin-with-a-very-long-name-that-fits-nowhere@example.com"
 LONG_GROUP = "platform-engineering-on-call-rotation-secondary"
-HEADERS = ["USER", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"]
+HEADERS = ["USER", "AUTH", "GROUPS", "STATUS", "EXPIRES", "DAYS LEFT", "BINDINGS"]
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 # Onboards LONG_USER on a fake cluster (output discarded), then runs argv[1:] with the process's own stdout.
@@ -114,8 +114,8 @@ def test_a_pipe_gets_whole_values_in_aligned_columns(tmp_path: Path) -> None:
     header, row = proc.stdout.splitlines()
     assert re.split(r"\s{2,}", header) == HEADERS
     cells = re.split(r"\s{2,}", row)
-    assert cells[:3] == [LONG_USER, LONG_GROUP, "active"]
-    assert ISO.match(cells[3]) and float(cells[4]) > 29 and cells[5] == "3"
+    assert cells[:4] == [LONG_USER, "x509", LONG_GROUP, "active"]
+    assert ISO.match(cells[4]) and float(cells[5]) > 29 and cells[6] == "3"
     assert "…" not in proc.stdout and len(row) > 60  # wider than the terminal it came from: nothing cut
     assert row.index(LONG_GROUP) == header.index("GROUPS")  # aligned
 
@@ -126,8 +126,8 @@ def test_wide_names_every_binding_serial_key_and_delivery(tmp_path: Path) -> Non
     header, row = proc.stdout.splitlines()
     assert re.split(r"\s{2,}", header) == [*HEADERS, "SERIAL", "KEY", "DELIVERY", "KEY HOLDER"]
     cells = re.split(r"\s{2,}", row)
-    assert cells[0] == LONG_USER and cells[5].split(",") == _expected_bindings()
-    assert re.fullmatch(r"[0-9A-F]{8,}", cells[6]) and cells[7:] == ["ecdsa 256", "kubeconfig", "admin"]
+    assert cells[:2] == [LONG_USER, "x509"] and cells[6].split(",") == _expected_bindings()
+    assert re.fullmatch(r"[0-9A-F]{8,}", cells[7]) and cells[8:] == ["ecdsa 256", "kubeconfig", "admin"]
 
 
 def test_a_file_gets_whole_values(tmp_path: Path) -> None:
@@ -160,7 +160,16 @@ def test_a_narrow_terminal_folds_but_drops_nothing(tmp_path: Path) -> None:
     assert code == 0, shown
     lines = [ln for ln in shown.splitlines() if ln.strip()]
     assert max(len(ln) for ln in lines) <= 60  # it fits the terminal …
-    assert lines[0].split() == ["USER", "GROUPS", "STATUS", "EXPIRES", "DAYS", "LEFT", "BINDINGS"]  # headers whole
+    assert lines[0].split() == [
+        "USER",
+        "AUTH",
+        "GROUPS",
+        "STATUS",
+        "EXPIRES",
+        "DAYS",
+        "LEFT",
+        "BINDINGS",
+    ]  # headers whole
     cells = _columns(lines[0], lines[1:])
     assert cells["USER"] == LONG_USER and cells["GROUPS"] == LONG_GROUP  # … and every character is there
     assert ISO.match(cells["EXPIRES"]) and cells["STATUS"] == "active" and cells["BINDINGS"] == "3"

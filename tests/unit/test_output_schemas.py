@@ -177,6 +177,11 @@ def _import(cli: Cli, env: dict[str, Any], tmp_path: Path, mp: pytest.MonkeyPatc
     return ["import", str(handout), "--kubeconfig", str(tmp_path / "user.kubeconfig")]
 
 
+def _token(cli: Cli, env: dict[str, Any], tmp_path: Path, mp: pytest.MonkeyPatch) -> list[str]:
+    ok(cli("create", "dash", "--auth", "token", "--clusterrole", "view", "-n", "dev"))
+    return ["token", "dash", "--ttl", "1h"]
+
+
 RUNS: dict[str, tuple[Setup, tuple[int, ...]]] = {  # command → (setup → argv but -o, the exit codes it ends with)
     "list": (_list, (0,)),
     "show": (_show, (0,)),
@@ -184,6 +189,7 @@ RUNS: dict[str, tuple[Setup, tuple[int, ...]]] = {  # command → (setup → arg
     "create --dry-run": (_create_dry_run, (0,)),
     "renew": (_renew, (0,)),
     "revoke": (_revoke, (0,)),
+    "token": (_token, (0,)),
     "grant": (_grant, (0,)),
     "ungrant": (_ungrant, (0,)),
     "apply": (_apply, (0,)),
@@ -275,12 +281,11 @@ def test_the_output_keeps_every_field_of_the_record(cli: Cli) -> None:
     user_keys = set(schemas.USER["properties"])
     cert_keys = set(schemas.CERT_RECORD["properties"])
     assert {camel(f.name) for f in dataclasses.fields(registry.CertRecord)} == cert_keys
-    assert {camel(f.name) for f in dataclasses.fields(registry.UserRecord)} <= user_keys
-    assert user_keys - {camel(f.name) for f in dataclasses.fields(registry.UserRecord)} == {
-        "auth",
-        "effectiveStatus",
-        "daysLeft",
-    }
+    # the ServiceAccount's namespace and name are one object, `serviceAccount`
+    record_keys = {camel(f.name) for f in dataclasses.fields(registry.UserRecord)} - {"serviceAccountNamespace"}
+    assert record_keys <= user_keys
+    assert set(schemas.USER["properties"]["serviceAccount"]["properties"]) == {"namespace", "name"}
+    assert user_keys - record_keys == {"effectiveStatus", "daysLeft"}
 
 
 def test_the_validator_finds_what_does_not_match() -> None:
@@ -313,3 +318,27 @@ def test_the_output_reference_is_generated_from_the_schemas() -> None:
     spec.loader.exec_module(gen)
     committed = (ROOT / gen.TARGET).read_text(encoding="utf-8")
     assert committed == gen.render(), f"{gen.TARGET} does not match the schemas: run `python {GENERATOR.name}`"
+
+
+# token identities: the same commands' schemas hold for both kinds of identity
+TOKEN_RUNS: dict[str, list[list[str]]] = {  # schema → commands to run first, the last one with -o
+    "create": [["create", "dash", "--auth", "token", "--clusterrole", "view", "-n", "dev"]],
+    "renew": [["create", "dash", "--auth", "token", "-n", "dev"], ["token", "dash"], ["renew", "dash"]],
+    "revoke": [["create", "dash", "--auth", "token", "-n", "dev"], ["revoke", "dash"]],
+    "show": [["create", "dash", "--auth", "token", "-n", "dev"], ["token", "dash"], ["show", "dash"]],
+    "list": [["create", "dash", "--auth", "token", "-n", "dev"], ["renew", "dash"], ["list"]],
+}
+
+
+@pytest.mark.parametrize("command", list(TOKEN_RUNS))
+def test_token_identities_match_the_same_schemas(command: str, cli: Cli) -> None:
+    *before, last = TOKEN_RUNS[command]
+    for argv in before:
+        ok(cli(*argv))
+    code, out, err = cli(*last, "-o", "json")
+    assert code == 0, err + out
+    doc = json.loads(out)
+    assert errors(doc, schemas.COMMANDS[command]) == []
+    text = json.dumps(doc)
+    assert '"auth": "token"' in text
+    assert "eyJ" not in text  # never a token (a JWT) in these documents: only `kubeuser token` prints one

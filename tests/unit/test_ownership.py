@@ -113,7 +113,7 @@ def test_user_entry_proof_is_the_issued_certificate(env: dict[str, Any]) -> None
     assert not ownership.user_entry_is_ours(body, "someone", rec.serials())
     assert not ownership.user_entry_is_ours({"token": "t"}, "user01", rec.serials())
     assert not ownership.user_entry_is_ours({"client-certificate-data": "!!"}, "user01", rec.serials())
-    assert res.issued.info.serial.lower() in rec.serials()
+    assert res.cert.info.serial.lower() in rec.serials()
 
 
 # --------------------------------------------------------------------------- item 1: foreign kubeconfig entries
@@ -144,7 +144,7 @@ def test_create_refuses_a_default_named_context_it_did_not_write(env: dict[str, 
 def test_force_replaces_only_kubeusers_own_entries(env: dict[str, Any]) -> None:
     first = run(env, name="u1")
     second = run(env, name="u1", force=True)
-    assert first.issued.info.serial != second.issued.info.serial
+    assert first.cert.info.serial != second.cert.info.serial
     assert names(env["kc"], "users").count("u1@prod") == 1
 
 
@@ -276,7 +276,7 @@ def test_grant_and_ungrant_keep_the_certificate(env: dict[str, Any]) -> None:
     grant(gw, "g1", cluster_roles=["view"])
     grant(gw, "g1", rules=["get:secrets"], namespace="b")
     rec = record(gw, "g1")
-    assert rec.certificate.serial == first.issued.info.serial and rec.history == []
+    assert rec.certificate.serial == first.cert.info.serial and rec.history == []
     assert rec.access is not None and rec.access.describe() == ["ClusterRole view in dev", "rule get secrets in b"]
     assert rbac_keys(gw) == {("RoleBinding", "dev", "kubeuser:g1:clusterrole:view"), ("Role", "b", "kubeuser:g1"),
                              ("RoleBinding", "b", "kubeuser:g1")}  # fmt: skip
@@ -303,10 +303,10 @@ def test_renew_keeps_the_key_spec_and_reports_earlier_certificates(env: dict[str
     first = run(env, name="r1", key_type="rsa", key_size=3072)
     res = renewwf.renew(renewwf.RenewOptions(name="r1"), connect.resolve(None, None), gw, RecordingReporter())
     assert (res.key_type, res.key_size) == ("rsa", 3072)
-    assert [c.serial for c in res.earlier_valid] == [first.issued.info.serial]
-    assert any(first.issued.info.serial in w for w in res.warnings)
+    assert [c.serial for c in res.earlier_valid] == [first.cert.info.serial]
+    assert any(first.cert.info.serial in w for w in res.warnings)
     rv = revoke(gw, "r1")
-    assert {c.serial for c in rv.still_valid} == {first.issued.info.serial, res.issued.info.serial}
+    assert {c.serial for c in rv.still_valid} == {first.cert.info.serial, res.cert.info.serial}
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,7 @@ def test_all_pass_on_a_modern_cluster() -> None:
         return orig(manifest)
 
     gw.create_csr = spy  # type: ignore[method-assign]
+    gw.create_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeuser-system"}})
     report = pf.run(gw, opts(ca_pem=gw.ca_pem, context="admin@prod"))
     checks = by_id(report)
     assert list(checks) == [
@@ -150,6 +151,9 @@ def test_all_pass_on_a_modern_cluster() -> None:
         "csr-create",
         "csr-approval",
         "signer-approve",
+        "serviceaccount-create",
+        "secret-create",
+        "token-create",
         "roles",
         "rolebindings",
         "clusterrolebindings",
@@ -157,6 +161,8 @@ def test_all_pass_on_a_modern_cluster() -> None:
         "registry-namespace",
         "signer",
         "cert-authenticates",
+        "token-request",
+        "auth-kinds",
         "expiration-seconds",
         "selfsubjectreview",
     ]
@@ -173,11 +179,20 @@ def test_all_pass_on_a_modern_cluster() -> None:
     # and the API server accepts what the signer issued: the throwaway certificate signs in as itself
     user = manifest["metadata"]["annotations"]["kubeuser.io/user"]
     assert checks["cert-authenticates"].detail == f"{user} signs in with it: server says: {user}"
-    assert checks["cert-authenticates"].required and gw.calls["as_certificate"] == 1
+    assert not checks["cert-authenticates"].required and gw.calls["as_certificate"] == 1  # --auth auto: either kind
+    assert checks["auth-kinds"].detail == (
+        "client certificates (x509) and ServiceAccount tokens; `--auth auto` picks x509"
+    )
+    assert checks[
+        "auth-kinds"
+    ].required and "signs in as system:serviceaccount:kubeuser-system:kubeuser-preflight-" in (
+        checks["token-request"].detail
+    )
+    assert [k for k in gw.objects if k[0] in ("ServiceAccount", "Secret")] == []  # the throwaway identity is gone
     assert checks["expiration-seconds"].detail == "honoured: asked 10m, got 10m"
     assert "admin" in checks["selfsubjectreview"].detail
     assert report.probe_csr == manifest["metadata"]["name"]
-    assert "registry-namespace" in checks and "creates it on first use" in checks["registry-namespace"].detail
+    assert "registry-namespace" in checks and "exists" in checks["registry-namespace"].detail
 
 
 def test_v1_20_ignores_expiration_seconds_and_has_no_selfsubjectreview() -> None:
@@ -204,7 +219,7 @@ def test_signing_duration_cap_is_reported_as_cut() -> None:
 
 def test_missing_approve_names_the_rule_and_skips_the_signer() -> None:
     gw = FakeGateway(deny={"approve signers"})
-    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, auth="x509"))
     checks = by_id(report)
     approve = checks["signer-approve"]
     assert approve.status == "fail"
@@ -250,7 +265,7 @@ def test_no_signer_times_out_and_deletes_the_csr() -> None:
 def test_a_certificate_the_api_server_does_not_trust_fails() -> None:
     # Canonical k8s-snap, or a proxy that drops client certificates: the signer issues, the API server says 401
     gw = FakeGateway(trusts_signer=False)
-    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, auth="x509"))
     checks = by_id(report)
     assert checks["signer"].status == "pass"  # issued, and from the kubeconfig's CA
     auth = checks["cert-authenticates"]
@@ -340,7 +355,7 @@ def test_cli_names_the_missing_permission_and_exits_12(
     admin_kc: tuple[Path, FakeGateway], capsys: pytest.CaptureFixture[str]
 ) -> None:
     kc, gw = admin_kc
-    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc))
+    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc), "--auth", "x509")
     assert code == int(ExitCode.CHECK_FAILED)
     line = next(ln for ln in out.splitlines() if ln.startswith("✗ signer-approve "))
     assert f"`approve` on signers (certificates.k8s.io) with resourceName {SIGNER}" in line
@@ -357,7 +372,7 @@ def test_cli_says_client_certificates_cannot_be_used_and_exits_12(
     kc, gw = admin_kc
     gw.deny.clear()
     gw.trusts_signer = False
-    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc))
+    code, out, err = run_cli(capsys, "preflight", "--kubeconfig", str(kc), "--auth", "x509")
     assert code == int(ExitCode.CHECK_FAILED)
     line = next(ln for ln in out.splitlines() if ln.startswith("✗ cert-authenticates "))
     assert "the API server accepts the issued certificate: the certificate for kubeuser-preflight-" in line
@@ -392,3 +407,56 @@ def test_preflight_never_raises_kubeuser_errors() -> None:
     gw.fail["can_i"] = KubeuserError("boom")
     report = pf.run(gw, opts())
     assert by_id(report)["permissions"].status == "fail" and "boom" in by_id(report)["permissions"].detail
+
+
+# --------------------------------------------------------------------------- which kinds of identity work (issue 16)
+
+
+def _with_registry(gw: FakeGateway) -> FakeGateway:
+    gw.create_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeuser-system"}})
+    return gw
+
+
+def test_no_signer_but_tokens_is_ready_and_auto_picks_token() -> None:
+    gw = _with_registry(FakeGateway(signer=False))  # EKS: approved, never issued
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    checks = by_id(report)
+    assert checks["signer"].status == "fail" and not checks["signer"].required
+    assert checks["token-request"].status == "pass"
+    assert checks["auth-kinds"].status == "pass" and "`--auth auto` picks token" in checks["auth-kinds"].detail
+    assert report.ok and pf.auto_choice(pf.supported(report)) == "token"
+    assert gw.csrs == {} and [k for k in gw.objects if k[0] in ("ServiceAccount", "Secret")] == []
+
+
+def test_auth_x509_makes_a_missing_signer_a_failure_and_names_the_way_out() -> None:
+    gw = _with_registry(FakeGateway(signer=False))
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, auth="x509"))
+    checks = by_id(report)
+    assert not report.ok and [c.id for c in report.failed] == ["signer"]
+    assert "--auth token does: `kubeuser create NAME --auth token`" in checks["auth-kinds"].detail
+
+
+def test_neither_kind_fails_and_says_why_for_each() -> None:
+    gw = _with_registry(FakeGateway(signer=False, deny={"create serviceaccounts/token"}))
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem))
+    kinds = by_id(report)["auth-kinds"]
+    assert not report.ok and "auth-kinds" in [c.id for c in report.failed]
+    assert "client certificates: signer:" in kinds.detail and "ServiceAccount tokens: token-create:" in kinds.detail
+
+
+def test_a_token_the_server_rejects_fails_the_token_check() -> None:
+    gw = _with_registry(FakeGateway())
+    gw.max_token_seconds = 0  # every token it issues is already expired: the sign-in gets 401
+    report = pf.run(gw, opts(ca_pem=gw.ca_pem, auth="token"))
+    token = by_id(report)["token-request"]
+    assert token.status == "fail" and token.required and "rejects the token it issued" in token.detail
+    assert [k for k in gw.objects if k[0] in ("ServiceAccount", "Secret")] == []  # cleaned up all the same
+
+
+def test_probe_x509_for_create_auto() -> None:
+    v = FakeGateway().version()
+    assert pf.probe_x509(FakeGateway(), ca_pem=None, timeout=1.0, version=v)[0] is True
+    works, why = pf.probe_x509(FakeGateway(signer=False), ca_pem=None, timeout=1.0, version=v)
+    assert not works and why.startswith("client certificates are not issued here")
+    works, why = pf.probe_x509(FakeGateway(trusts_signer=False), ca_pem=None, timeout=1.0, version=v)
+    assert not works and "401" in why

@@ -12,20 +12,15 @@ Adding a kind of credential (say, ServiceAccount tokens checked in depth) is one
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import pki
 from kubeuser.checks import FAIL
-from kubeuser.workflows.doctor import certificate
+from kubeuser.workflows.doctor import certificate, token
 from kubeuser.workflows.doctor.diagnosis import Diagnosis, Findings, Step
 
 Reasons = list[tuple[str, str]]  # (cause, fix)
@@ -44,61 +39,6 @@ class Kind:
     describe: Callable[[Diagnosis, dict[str, Any], Findings], None]  # the credentials check's part
     why_rejected: Callable[[Diagnosis], Reasons] = _no_reasons  # causes of a 401, most likely first
     steps: tuple[Step, ...] = ()  # its own checks, run only for users that carry it
-
-
-# --------------------------------------------------------------------------- bearer tokens
-
-
-def _has_token(user: dict[str, Any]) -> bool:
-    return bool(user.get("token") or user.get("tokenFile"))
-
-
-def _describe_token(d: Diagnosis, user: dict[str, Any], found: Findings) -> None:
-    token = user.get("token")
-    source = "token"
-    if not token and user.get("tokenFile"):
-        path = d.ref(str(user["tokenFile"]), d.ctx.user_origin if d.ctx else None)
-        source = f"tokenFile {path}"
-        try:
-            token = path.read_text().strip()
-        except OSError as exc:
-            found.problems.append(
-                (f"cannot read tokenFile {path}: {exc.strerror or exc}", "fix the tokenFile path or its mode")
-            )
-            return
-    text = str(token or "")
-    found.notes.append(f"bearer token ({len(text)} characters, from {source})")
-    claims = _jwt_claims(text)
-    if claims is None:
-        return
-    sub = claims.get("sub")
-    if isinstance(sub, str):
-        found.notes.append(f"JWT subject {sub}")
-        d.token_subject = sub
-    exp = claims.get("exp")
-    if isinstance(exp, (int, float)):
-        at = datetime.fromtimestamp(exp, timezone.utc)
-        if at <= d.now:
-            found.problems.append((f"the token expired at {pki.iso_z(at)}", "get a fresh token from whoever issued it"))
-        else:
-            found.notes.append(f"expires {pki.iso_z(at)}")
-
-
-def _token_rejected(d: Diagnosis) -> Reasons:
-    return [("the token is invalid, expired or revoked", "get a fresh token")]
-
-
-def _jwt_claims(token: str) -> dict[str, Any] | None:
-    """The (unverified) payload of a JWT, to report its subject and expiry; None if not a JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        doc = json.loads(payload)
-    except (ValueError, binascii.Error):
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 # --------------------------------------------------------------------------- plugins and basic auth
@@ -178,7 +118,7 @@ def _describe_basic_auth(d: Diagnosis, user: dict[str, Any], found: Findings) ->
 #: every kind of credential, in the order the credentials check names them and a 401 is explained
 KINDS: tuple[Kind, ...] = (
     Kind(certificate.KIND, certificate.present, certificate.describe, certificate.why_rejected, certificate.STEPS),
-    Kind("token", _has_token, _describe_token, _token_rejected),
+    Kind(token.KIND, token.present, token.describe, token.why_rejected, token.STEPS),
     Kind("exec", lambda u: bool(u.get("exec")), _describe_exec, _plugin_rejected),
     Kind("auth-provider", lambda u: bool(u.get("auth-provider")), _describe_auth_provider, _plugin_rejected),
     Kind("basic-auth", lambda u: bool(u.get("username") or u.get("password")), _describe_basic_auth),

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from cryptography import x509
 
-from kubeuser import kubeconfig, pki
+from kubeuser import kubeconfig, pki, tokens
 from kubeuser.checks import FAIL, PASS, SKIP, WARN, Check, Report, Status
 from kubeuser.connect import Target
 from kubeuser.errors import CheckFailedError, KubeconfigError, KubeuserError
@@ -152,6 +152,7 @@ class Diagnosis:
         self.time_problem: str | None = None  # why the certificate is outside its validity window
         self.chain_problem: str | None = None
         self.token_subject: str | None = None  # a JWT's sub claim (service account tokens name the account)
+        self.token_claims: tokens.Claims | None = None  # what a JWT bearer token says of itself (unverified)
         # the server group: open after a successful authentication, for the authorization check
         self.gw: Gateway | None = None
 

@@ -1,0 +1,66 @@
+"""``kubeuser token``: a fresh token for a token identity, on stdout and nothing else there."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+
+EPILOG = """Examples:
+
+  kubeuser token dash-ro --ttl 8h
+
+  kubeuser token ci-bot -o json | jq -r .expirationTimestamp
+
+  kubectl --server https://my-cluster:6443 --token "$(kubeuser token ci-bot)" get pods
+"""
+
+
+@app.command(epilog=EPILOG)
+def token(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A user made with `kubeuser create NAME --auth token`.")],
+    ttl: Annotated[
+        str | None,
+        typer.Option(
+            "--ttl",
+            metavar="DURATION",
+            help="Token lifetime: 10m, 8h, 7d (at least 10m; default: the lifetime the user was created with).",
+            show_default=False,
+        ),
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = "text",
+    registry_namespace: RegistryNsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print a new token for a token user (Dashboard/Headlamp sign-in, CI secrets); its expiry goes to stderr."""
+    from kubeuser import durations, render
+    from kubeuser.connect import connected
+    from kubeuser.output import emit
+    from kubeuser.workflows import token as wf
+
+    fmt = check_output(output)
+    ttl_seconds = durations.parse(ttl) if ttl is not None else None
+    with connected(kubeconfig, context) as (target, gw):
+        res = wf.token(
+            gw,
+            target,
+            name=name,
+            ttl_seconds=ttl_seconds,
+            registry_namespace=registry_namespace,
+            reporter=render.ConsoleReporter(quiet=True),
+        )
+    i = res.issued
+    emit(res, fmt)
+    note = (
+        f"token for {res.user} ({i.username}), valid until {i.expires_at:%Y-%m-%d %H:%M} UTC "
+        f"({durations.format(i.lifetime.granted_seconds)}); bound to Secret {i.namespace}/{i.secret_name}: "
+        f"`kubeuser revoke {res.user}` kills it"
+    )
+    err = render.stderr_console()
+    err.print(note, markup=False, highlight=False)
+    if i.lifetime.message:
+        err.print(f"warning: {i.lifetime.message}", markup=False, highlight=False)
