@@ -171,6 +171,8 @@ class CreateResult:
     removed_grants: list[str] = field(default_factory=list)  # --force: earlier kubeuser objects that were deleted
     earlier_valid: list[registry.CertRecord] = field(default_factory=list)  # --force: still-valid older certificates
     access_rules: list[dict[str, Any]] = field(default_factory=list)  # the rules behind ``access`` (rules review)
+    invalidated: list[str] = field(default_factory=list)  # --force over a token identity: earlier tokens' Secrets
+    service_account_deleted: str | None = None  # --force from a token identity to a certificate (NAMESPACE/NAME)
 
     @property
     def cert(self) -> IssuedCertificate:
@@ -256,6 +258,8 @@ class CreateResult:
             "earlierCertificatesStillValid": [
                 {"serial": c.serial, "notAfter": c.not_after} for c in self.earlier_valid
             ],
+            "invalidatedSecrets": self.invalidated,
+            "serviceAccountDeleted": self.service_account_deleted,
             "warnings": self.warnings,
         }
 
@@ -463,6 +467,31 @@ def create(
                 )
             tx.commit()  # the user exists and works from here on: nothing is rolled back
 
+    retired = steps.RetiredTokens()
+    if record is not None and record.token_secrets():
+        with reporter.step("Invalidate the earlier tokens") as s:
+            retired = steps.retire_tokens(
+                gw,
+                record,
+                new_record,
+                reg.namespace,
+                keep=issued.secret_name if isinstance(issued, IssuedToken) else None,
+            )
+            s.detail = (
+                f"deleted {len(retired.invalidated)} bound Secret(s)"
+                + (f" and ServiceAccount {retired.service_account_deleted}" if retired.service_account_deleted else "")
+                + ": the earlier tokens get 401 within about 10 s"
+            )
+        if retired.invalidated or retired.service_account_deleted:
+            try:
+                reg.put(new_record, issued.cert_pem if isinstance(issued, IssuedCertificate) else None)
+            except KubeuserError as exc:
+                p.warnings.append(f"the earlier tokens are dead, but recording that failed: {exc.message}")
+                reporter.warn(p.warnings[-1])
+    for f in retired.failed:
+        p.warnings.append(f"an earlier token may still work: {f}")
+        reporter.warn(p.warnings[-1])
+
     # A failing summary is reported, never rolled back.
     access_lines: list[str] = []
     access_rules: list[dict[str, Any]] = []
@@ -515,6 +544,8 @@ def create(
         removed_grants=[rbac.describe(o) for o in rbac_plan.delete],
         earlier_valid=earlier,
         access_rules=access_rules,
+        invalidated=retired.invalidated,
+        service_account_deleted=retired.service_account_deleted,
     )
 
 

@@ -444,3 +444,78 @@ def test_a_hand_made_service_account_of_the_name_is_a_conflict(
     assert kubeuser("token", name).returncode == 10
     assert kubeuser("revoke", name).returncode == 10
     assert exists(cp, "sa", name, registry_ns)
+
+
+# --------------------------------------------------------------------------- 7. create --force, x509 <-> token
+
+
+def subjects(cp: Cluster, namespace: str, name: str) -> list[dict[str, Any]]:
+    (rb,) = objects(cp, "rolebinding", namespace, name)
+    found = rb["subjects"]
+    assert isinstance(found, list)
+    return found
+
+
+def test_force_switches_between_certificate_and_token(
+    control_plane: Cluster, namespace: str, registry_ns: str, tmp_path: Path
+) -> None:
+    cp, name = control_plane, uname("toksw")
+    ctx = context_of(cp, name)
+    kc = home_kubeconfig()
+    grant = ("--rule", "get,list:pods", "-n", namespace)
+
+    ok(kubeuser("create", name, *grant))
+    assert [s["kind"] for s in subjects(cp, namespace, name)] == ["User"]
+    cert_kc = tmp_path / "cert.kubeconfig"
+    shutil.copy(kc, cert_kc)
+    assert "client-certificate-data" in user_body(kc, ctx)
+
+    # x509 → token: the binding names the ServiceAccount; one user entry, now with a token
+    switched = json.loads(ok(kubeuser("create", name, "--auth", "token", "--force", *grant, "-o", "json")).stdout)
+    assert subjects(cp, namespace, name) == [{"kind": "ServiceAccount", "name": name, "namespace": registry_ns}]
+    doc = kc_doc(kc)
+    assert len(entries(doc, "users", ctx)) == 1 and len(entries(doc, "contexts", ctx)) == 1
+    assert set(user_body(kc, ctx)) == {"token"}
+    assert as_context(cp, kc, ctx, "get", "pods", "-n", namespace).returncode == 0
+    # the earlier certificate still authenticates (Kubernetes cannot revoke it) but its binding is gone: 403
+    old = as_context(cp, cert_kc, ctx, "get", "pods", "-n", namespace)
+    assert old.returncode != 0 and "forbidden" in old.stderr.lower() and f'User "{name}"' in old.stderr
+    assert any("still authenticates" in w for w in switched["warnings"])
+    assert cp.record(registry_ns, name)["auth"] == "token"
+    first_token_kc = tmp_path / "first-token.kubeconfig"
+    shutil.copy(kc, first_token_kc)
+
+    # token → token (--force reissues): the earlier token is killed, not left working
+    again = json.loads(ok(kubeuser("create", name, "--auth", "token", "--force", *grant, "-o", "json")).stdout)
+    assert again["invalidatedSecrets"] == [switched["boundSecret"]] and again["serviceAccountDeleted"] is None
+    wait_for_401(lambda: as_context(cp, first_token_kc, ctx, "get", "pods", "-n", namespace), "create --force (token)")
+    assert [s["metadata"]["name"] for s in binding_secrets(cp, registry_ns, name)] == [again["boundSecret"]]
+    assert as_context(cp, kc, ctx, "get", "pods", "-n", namespace).returncode == 0
+    assert not any(switched["boundSecret"] in w for w in again["warnings"])
+    token_kc = tmp_path / "token.kubeconfig"
+    shutil.copy(kc, token_kc)
+
+    # token → x509: the binding names the User again; one user entry, with a certificate and no token
+    back = json.loads(ok(kubeuser("create", name, "--force", *grant, "-o", "json")).stdout)
+    assert subjects(cp, namespace, name) == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": name}]
+    doc = kc_doc(kc)
+    assert len(entries(doc, "users", ctx)) == 1 and len(entries(doc, "contexts", ctx)) == 1
+    body = user_body(kc, ctx)
+    assert "client-certificate-data" in body and "token" not in body
+    assert as_context(cp, kc, ctx, "get", "pods", "-n", namespace).returncode == 0
+    # a token can be killed, so it is: no ServiceAccount or bound Secret is left behind to keep it alive
+    assert back["invalidatedSecrets"] == [again["boundSecret"]]
+    assert back["serviceAccountDeleted"] == f"{registry_ns}/{name}"
+    wait_for_401(lambda: as_context(cp, token_kc, ctx, "get", "pods", "-n", namespace), "create --force (to x509)")
+    assert not exists(cp, "sa", name, registry_ns)
+    assert binding_secrets(cp, registry_ns, name) == []
+    rec = cp.record(registry_ns, name)
+    assert rec["auth"] == "x509" and rec["service_account"] is None
+    assert all(h["invalidated_at"] for h in rec["history"] if h["kind"] == "token")
+
+    # revoke afterwards removes the rest; only the certificates are reported as still authenticating
+    report = json.loads(ok(kubeuser("revoke", name, "-o", "json")).stdout)
+    assert report["markedRevoked"] is True and report["errors"] == []
+    assert objects(cp, "rolebinding", namespace, name) == []
+    still = {c["serial"] for c in report["residual"]["certificatesStillValid"]}
+    assert still == {rec["history"][0]["serial"], back["serial"]}, still
