@@ -519,3 +519,37 @@ def test_force_switches_between_certificate_and_token(
     assert objects(cp, "rolebinding", namespace, name) == []
     still = {c["serial"] for c in report["residual"]["certificatesStillValid"]}
     assert still == {rec["history"][0]["serial"], back["serial"]}, still
+
+
+# --------------------------------------------------------------------------- a name that is not an object name
+
+
+def test_a_user_name_that_is_no_object_name_is_mapped_safely(
+    control_plane: Cluster, namespace: str, registry_ns: str, tmp_path: Path
+) -> None:
+    cp = control_plane
+    name = f"Dana.{uname('Tok')}@Example.com"  # upper case and '@': not a valid ServiceAccount name
+    ctx = context_of(cp, name)
+    created = create_token_user(name, namespace)
+    sa_name = created["serviceAccount"]["name"]
+    assert sa_name != name and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", sa_name), sa_name
+    sa = json.loads(cp.kubectl("get", "sa", sa_name, "-n", registry_ns, "-o", "json").stdout)
+    assert sa["metadata"]["annotations"]["kubeuser.io/user"] == name
+    (secret,) = [s for s in json.loads(cp.kubectl("get", "secret", "-n", registry_ns, "-o", "json").stdout)["items"]
+                 if s.get("type") == BINDING_TYPE]  # fmt: skip
+    assert secret["metadata"]["annotations"]["kubeuser.io/user"] == name
+    assert secret["metadata"]["annotations"]["kubeuser.io/service-account"] == sa_name
+    who = sa_user(registry_ns, sa_name)
+    assert can_i(cp, who, "list", "pods", "-n", namespace) and not can_i(cp, who, "delete", "pods", "-n", namespace)
+    old_kc = tmp_path / "old.kubeconfig"
+    shutil.copy(home_kubeconfig(), old_kc)
+    assert as_context(cp, old_kc, ctx, "get", "pods", "-n", namespace).returncode == 0
+    cms = json.loads(cp.kubectl("get", "configmap", "-n", registry_ns, "-o", "json").stdout)["items"]
+    (rec,) = [r for r in (json.loads(c["data"]["record.json"]) for c in cms if "record.json" in (c.get("data") or {}))
+              if r["user"] == name]  # fmt: skip
+    assert rec["service_account"] == sa_name and rec["auth"] == "token"
+
+    report = json.loads(ok(kubeuser("revoke", name, "-o", "json")).stdout)
+    assert report["serviceAccountDeleted"] is True and report["tokensInvalidated"] == [secret["metadata"]["name"]]
+    wait_for_401(lambda: as_context(cp, old_kc, ctx, "get", "pods", "-n", namespace), "revoke (mapped name)")
+    assert not exists(cp, "sa", sa_name, registry_ns)
