@@ -298,6 +298,13 @@ CREATE = obj(
             null=True,
         ),
         "removedGrants": strings("with `--force`: earlier kubeuser objects deleted as no longer asked for"),
+        "invalidatedSecrets": strings(
+            "with `--force` over a token identity: the Secrets of its earlier tokens, deleted (401 within ~10 s)"
+        ),
+        "serviceAccountDeleted": string(
+            "with `--force` from a token identity to a certificate: the ServiceAccount deleted (NAMESPACE/NAME)",
+            null=True,
+        ),
         "earlierCertificatesStillValid": array(
             "with `--force`: earlier certificates that still authenticate", CERT_VALID
         ),

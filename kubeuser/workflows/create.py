@@ -205,6 +205,8 @@ class CreateResult:
     # the rules behind ``access`` (rules review in ``namespace``); None: not reviewed (bring your own key, or it failed)
     access_rules: list[dict[str, Any]] | None = None
     granted: rbac.Access = field(default_factory=rbac.Access)  # what the record says is granted
+    invalidated: list[str] = field(default_factory=list)  # --force over a token identity: earlier tokens' Secrets
+    service_account_deleted: str | None = None  # --force from a token identity to a certificate (NAMESPACE/NAME)
 
     @property
     def cert(self) -> IssuedCertificate:
@@ -289,6 +291,8 @@ class CreateResult:
             "earlierCertificatesStillValid": [
                 {"serial": c.serial, "notAfter": c.not_after} for c in self.earlier_valid
             ],
+            "invalidatedSecrets": self.invalidated,
+            "serviceAccountDeleted": self.service_account_deleted,
             "warnings": self.warnings,
         }
 
@@ -498,6 +502,31 @@ def create(
                 )
             tx.commit()  # the user exists and works from here on: nothing is rolled back
 
+    retired = steps.RetiredTokens()
+    if record is not None and record.token_secrets():
+        with reporter.step("Invalidate the earlier tokens") as s:
+            retired = steps.retire_tokens(
+                gw,
+                record,
+                new_record,
+                reg.namespace,
+                keep=issued.secret_name if isinstance(issued, IssuedToken) else None,
+            )
+            s.detail = (
+                f"deleted {len(retired.invalidated)} bound Secret(s)"
+                + (f" and ServiceAccount {retired.service_account_deleted}" if retired.service_account_deleted else "")
+                + ": the earlier tokens get 401 within about 10 s"
+            )
+        if retired.invalidated or retired.service_account_deleted:
+            try:
+                reg.put(new_record, issued.cert_pem if isinstance(issued, IssuedCertificate) else None)
+            except KubeuserError as exc:
+                p.warnings.append(f"the earlier tokens are dead, but recording that failed: {exc.message}")
+                reporter.warn(p.warnings[-1])
+    for f in retired.failed:
+        p.warnings.append(f"an earlier token may still work: {f}")
+        reporter.warn(p.warnings[-1])
+
     # A failing summary is reported, never rolled back.
     access_lines: list[str] = []
     access_rules: list[dict[str, Any]] | None = None
@@ -551,6 +580,8 @@ def create(
         earlier_valid=earlier,
         access_rules=access_rules,
         granted=access,
+        invalidated=retired.invalidated,
+        service_account_deleted=retired.service_account_deleted,
     )
 
 

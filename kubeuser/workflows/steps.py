@@ -461,6 +461,41 @@ def invalidate_tokens(
     return deleted, failed
 
 
+@dataclass
+class RetiredTokens:
+    """What ``create --force`` did to the tokens of the credential it replaced."""
+
+    invalidated: list[str] = field(default_factory=list)  # bound Secrets deleted: those tokens get 401
+    service_account_deleted: str | None = None  # NAMESPACE/NAME, when the identity stopped being that ServiceAccount
+    failed: list[str] = field(default_factory=list)
+
+
+def retire_tokens(
+    gw: Gateway, previous: registry.UserRecord | None, new: registry.UserRecord, registry_ns: str, *, keep: str | None
+) -> RetiredTokens:
+    """After ``create --force`` replaced a token identity's credential: unlike a certificate, its tokens can be
+    killed, so they are: the Secrets of every earlier token are deleted (*keep*: the new token's), and the
+    ServiceAccount too when the new credential is not one of its tokens (a certificate, or another
+    ServiceAccount). The tokens marked invalidated are the ones *new*'s history shares with *previous*."""
+    done = RetiredTokens()
+    if previous is None or not previous.service_account_namespace:
+        return done
+    done.invalidated, done.failed = invalidate_tokens(gw, previous, registry_ns, keep=keep)
+    ns, sa = previous.service_account_namespace, previous.service_account
+    same_sa = new.is_token and new.service_account == sa and new.service_account_namespace == ns
+    if sa and not same_sa:
+        try:
+            current = gw.get_object("ServiceAccount", sa, ns)
+            if current is not None and ownership.classify(current, previous.user, registry_ns) == ownership.OURS:
+                gw.delete_object("ServiceAccount", sa, ns)
+                done.service_account_deleted = f"{ns}/{sa}"
+            elif current is not None:
+                done.failed.append(f"ServiceAccount {ns}/{sa} is not kubeuser's; not deleted")
+        except KubeuserError as exc:
+            done.failed.append(f"ServiceAccount {ns}/{sa}: {exc.message}")
+    return done
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -735,6 +770,11 @@ def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
 
 
 def still_valid_warning(user: str, c: registry.CertRecord) -> str:
+    if c.is_token:
+        return (
+            f"an earlier token of {user} (bound to Secret {c.serial}) still authenticates until {c.not_after}: "
+            f"`kubeuser revoke {user}` or deleting that Secret kills it"
+        )
     return (
         f"an earlier certificate of {user} (serial {c.serial}) still authenticates until {c.not_after}: "
         "Kubernetes cannot revoke a client certificate; whoever holds its key keeps the access its name and "
@@ -823,8 +863,8 @@ def build_record(
         record.auth = tokens.AUTH_TOKEN
         record.service_account, record.service_account_namespace = issued.service_account, issued.namespace
         record.groups = []  # a ServiceAccount's groups are Kubernetes' to decide
-        if existing is not None:
-            record.sign_in_tokens = list(existing[0].sign_in_tokens)
+    if existing is not None:
+        record.sign_in_tokens = list(existing[0].sign_in_tokens)  # kept (invalidated or not) whatever the new kind
     return record
 
 
