@@ -473,6 +473,8 @@ def create(
     access_lines: list[str] = []
     access_rules: list[dict[str, Any]] = []
     late_warnings: list[str] = []
+    if record is not None and record.is_token and isinstance(issued, IssuedCertificate):  # --force: x509 now
+        late_warnings += _retire_tokens(gw, reg, new_record, issued.cert_pem, reporter)
     if user_gw is None:  # bring your own key: the grants, as recorded (the user's import proves the identity)
         access_lines = access.describe()
     else:
@@ -522,6 +524,24 @@ def create(
         earlier_valid=earlier,
         access_rules=access_rules,
     )
+
+
+def _retire_tokens(
+    gw: Gateway, reg: registry.Registry, new_record: registry.UserRecord, cert_pem: bytes, reporter: Reporter
+) -> list[str]:
+    """Kill the tokens of the token identity a certificate replaced (its Secrets and ServiceAccount), and record
+    it; returns warnings for what could not be deleted (those tokens may still work until they expire)."""
+    warnings: list[str] = []
+    try:
+        gone, failed = steps.retire_token_identity(gw, new_record, reg.namespace, reporter)
+        if gone:
+            reg.put(new_record, cert_pem)  # the invalidations, recorded
+    except KubeuserError as exc:
+        failed = [exc.message]
+    for f in failed:
+        warnings.append(f"an earlier token of {new_record.user} may still work: {f}")
+        reporter.warn(warnings[-1])
+    return warnings
 
 
 # SelfSubjectRulesReview always lists what every authenticated user may do; leave that out of summaries

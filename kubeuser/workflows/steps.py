@@ -461,6 +461,41 @@ def invalidate_tokens(
     return deleted, failed
 
 
+def delete_service_account(gw: Gateway, record: registry.UserRecord, registry_ns: str) -> bool:
+    """Delete the record's ServiceAccount, which kills every token it has (≤ ~10 s: the API server's
+    authentication cache). False: it was gone already. ConflictError: it is not kubeuser's for the user."""
+    ns = record.service_account_namespace or registry_ns
+    name = record.service_account
+    sa = gw.get_object("ServiceAccount", name, ns) if name else None
+    if sa is None or name is None:
+        return False
+    if ownership.classify(sa, record.user, registry_ns) != ownership.OURS:
+        raise ConflictError(
+            f"ServiceAccount {ns}/{name} is not kubeuser's for {record.user!r} ({ownership.describe_owner(sa)}); "
+            "not deleted",
+            hint="its tokens may still work; inspect it with kubectl",
+        )
+    return gw.delete_object("ServiceAccount", name, ns)
+
+
+def retire_token_identity(
+    gw: Gateway, record: registry.UserRecord, registry_ns: str, reporter: Reporter
+) -> tuple[list[str], list[str]]:
+    """A token identity reissued as a certificate user (``create --force``, ``apply``): its token Secrets and
+    ServiceAccount are deleted, so none of its tokens keeps working; *record* (the new one, which keeps the
+    ServiceAccount's name) records the invalidations. Returns (what was deleted, failures as text)."""
+    with reporter.step("Delete the earlier ServiceAccount and its tokens") as s:
+        deleted, failed = invalidate_tokens(gw, record, registry_ns)
+        gone = [f"Secret {record.service_account_namespace}/{d}" for d in deleted]
+        try:
+            if delete_service_account(gw, record, registry_ns):
+                gone.append(f"ServiceAccount {record.service_account_namespace}/{record.service_account}")
+        except KubeuserError as exc:
+            failed.append(exc.message)
+        s.detail = (", ".join(gone) or "none left") + ": those tokens get 401 within about 10 s"
+    return gone, failed
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -819,12 +854,14 @@ def build_record(
         kubeconfig_file=kubeconfig_file,
         key_holder=key_holder,
     )
+    if existing is not None:  # a token identity's ServiceAccount and sign-in tokens stay known, also when it
+        old = existing[0]  # becomes a certificate user (create --force): so they can be deleted
+        record.service_account, record.service_account_namespace = old.service_account, old.service_account_namespace
+        record.sign_in_tokens = list(old.sign_in_tokens)
     if isinstance(issued, IssuedToken):
         record.auth = tokens.AUTH_TOKEN
         record.service_account, record.service_account_namespace = issued.service_account, issued.namespace
         record.groups = []  # a ServiceAccount's groups are Kubernetes' to decide
-        if existing is not None:
-            record.sign_in_tokens = list(existing[0].sign_in_tokens)
     return record
 
 

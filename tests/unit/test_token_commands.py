@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fake_gateway import FakeGateway
 
-from kubeuser import connect, registry
+from kubeuser import connect, registry, tokens, usersfile
 from kubeuser.errors import ExitCode
 from kubeuser.progress import RecordingReporter
+from kubeuser.workflows import apply as applywf
 from kubeuser.workflows import create as createwf
 from kubeuser.workflows import run as runwf
 
@@ -140,3 +142,219 @@ def test_cli_run_token_says_what_it_runs_as(cli: Any, env: dict[str, Any], token
     assert f"as ci (token bound to Secret {secret}" in err
     assert f"ServiceAccount {REG}/ci deleted with 1 token Secret(s)" in err
     assert token_objects(env["gw"]) == []
+
+
+# --------------------------------------------------------------------------- users file: auth per user
+
+HEAD = "apiVersion: kubeuser.io/v1alpha1\nkind: UserList\n"
+
+
+def users_yaml(*users: dict[str, Any]) -> str:
+    return HEAD + yaml.safe_dump({"users": list(users)}, sort_keys=False)
+
+
+def pods(ns: str = "dev") -> dict[str, Any]:
+    return {ns: {"rules": ["get,list:pods"]}}
+
+
+def test_usersfile_auth_per_user() -> None:
+    ul = usersfile.parse(
+        users_yaml(
+            {"name": "alice", "groups": ["dev"], "namespaces": pods()},
+            {"name": "dash", "auth": "token", "ttl": "8h", "namespaces": pods()},
+            {"name": "carol", "auth": "X509"},
+        )
+    )
+    assert [(u.name, u.auth) for u in ul.users] == [("alice", "x509"), ("dash", "token"), ("carol", "x509")]
+    dash = ul.users[1]
+    assert dash.groups == [] and dash.ttl_seconds == 8 * 3600
+    subject = tokens.subject(REG, "dash")
+    binding = [o for o in dash.rbac_objects("default", subject) if o["kind"] == "RoleBinding"]
+    assert binding[0]["subjects"] == [subject]
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ({"groups": ["dev"]}, 6, "users[0].groups: does not go with auth: token: a ServiceAccount's groups"),
+        ({"keyType": "rsa"}, 6, "users[0].keyType: does not go with auth: token: a token identity has no key"),
+        ({"keySize": 384}, 6, "users[0].keySize: does not go with auth: token"),
+        ({"csr": "x.csr"}, 6, "users[0].csr: does not go with auth: token"),
+    ],
+)
+def test_usersfile_token_conflicts_point_at_their_line(extra: dict[str, Any], line: int, message: str) -> None:
+    with pytest.raises(usersfile.SchemaError) as ei:
+        usersfile.parse(users_yaml({"name": "dash", "auth": "token", **extra}))
+    (problem,) = ei.value.problems
+    assert problem.line == line and message in str(problem)
+    assert problem.hint and "auth: x509" in problem.hint
+
+
+def test_usersfile_bad_auth_kind() -> None:
+    with pytest.raises(usersfile.SchemaError) as ei:
+        usersfile.parse(users_yaml({"name": "a"}, {"name": "b", "auth": "auto"}, {"name": "c", "auth": 3}))
+    assert [(p.line, p.path, p.message) for p in ei.value.problems] == [
+        (6, "users[1].auth", "must be x509 or token, not 'auto'"),
+        (8, "users[2].auth", "must be a string, not int 3"),
+    ]
+
+
+def test_cli_apply_groups_with_token_is_exit_2_and_touches_nothing(
+    cli: Any, env: dict[str, Any], tmp_path: Path
+) -> None:
+    f = tmp_path / "users.yaml"
+    f.write_text(users_yaml({"name": "alice", "namespaces": pods()}, {"name": "dash", "auth": "token",
+                                                                       "groups": ["ops"]}))  # fmt: skip
+    assert f.read_text().splitlines()[10] == "  groups:"  # line 11
+    code, out, err = cli("apply", "-f", str(f))
+    assert code == ExitCode.USAGE and out == ""
+    assert err.splitlines()[0] == (
+        f"error: {f}:11: users[1].groups: does not go with auth: token: a ServiceAccount's groups are fixed by "
+        "Kubernetes (system:serviceaccounts and system:serviceaccounts:NAMESPACE)"
+    )
+    assert err.splitlines()[1].startswith("hint: ")
+    assert sum(env["gw"].calls.values()) == 0
+
+
+# --------------------------------------------------------------------------- apply with both kinds
+
+WRITES = ("create_csr", "approve_csr", "create_object", "apply_object", "delete_object", "delete_csr", "request_token")
+
+
+def writes(gw: FakeGateway) -> int:
+    return sum(gw.calls[w] for w in WRITES)
+
+
+def apply(env: dict[str, Any], text: str, **kw: Any) -> applywf.ApplyResult:
+    ul = usersfile.parse(text, "users.yaml")
+    return applywf.apply(ul, applywf.ApplyOptions(**kw), connect.resolve(None, None), env["gw"], RecordingReporter())
+
+
+def outcomes(res: applywf.ApplyResult) -> dict[str, applywf.UserOutcome]:
+    return {o.user: o for o in res.outcomes}
+
+
+def handout_token(path: Path) -> str:
+    user = yaml.safe_load(path.read_text())["users"][0]["user"]
+    assert set(user) == {"token"}  # a bearer token, nothing else
+    return str(user["token"])
+
+
+MIXED = users_yaml(
+    {"name": "alice", "groups": ["dev"], "namespaces": pods()},
+    {"name": "dash", "auth": "token", "ttl": "8h", "namespaces": {"dev": {"clusterRoles": ["view"]}}},
+)
+
+
+def test_apply_mixed_kinds(env: dict[str, Any], tmp_path: Path) -> None:
+    gw: FakeGateway = env["gw"]
+    out = tmp_path / "out"
+    res = apply(env, MIXED, out_dir=out)
+    assert res.exit_code == 0, [o.error for o in res.outcomes]
+    o = outcomes(res)
+    assert o["alice"].action == o["dash"].action == "create"
+    alice, dash = get_record(gw, "alice"), get_record(gw, "dash")
+    assert (alice.auth, alice.groups) == ("x509", ["dev"])
+    assert (dash.auth, dash.service_account, dash.service_account_namespace) == ("token", "dash", REG)
+    # the bindings name the User and the ServiceAccount
+    assert gw.objects[("RoleBinding", "dev", "kubeuser:alice")]["subjects"] == [
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"}
+    ]
+    view = gw.objects[("RoleBinding", "dev", "kubeuser:dash:clusterrole:view")]
+    assert view["subjects"] == [tokens.subject(REG, "dash")]
+    token = handout_token(out / "dash.kubeconfig")
+    assert gw.token_valid(token) and gw.tokens[token][2] == o["dash"].serial == dash.certificate.serial
+    assert "client-certificate-data" in yaml.safe_load((out / "alice.kubeconfig").read_text())["users"][0]["user"]
+    # the token's identity may do exactly what was granted
+    as_dash = gw.as_token(token)
+    assert as_dash.can_i("list", "pods", namespace="dev") and not as_dash.can_i("list", "pods", namespace="prod")
+
+    # the same file again: nothing to do, for both kinds
+    before = writes(gw)
+    again = outcomes(apply(env, MIXED, out_dir=out))
+    assert (again["alice"].action, again["dash"].action) == ("unchanged", "unchanged")
+    assert again["dash"].note == "no new token, so no kubeconfig file"
+    assert writes(gw) == before and gw.token_valid(token)
+
+    # --prune without dash: its ServiceAccount and token Secret go, and the token with them
+    pruned = outcomes(apply(env, users_yaml({"name": "alice", "groups": ["dev"], "namespaces": pods()}), prune=True))
+    assert pruned["dash"].action == "prune" and pruned["dash"].done
+    assert "ServiceAccount and token Secrets were deleted" in (pruned["dash"].note or "")
+    assert not gw.token_valid(token) and token_objects(gw) == []
+
+
+def test_apply_token_access_change_is_an_update_of_the_serviceaccount_bindings(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    gw: FakeGateway = env["gw"]
+    apply(env, MIXED, out_dir=tmp_path / "out")
+    token = handout_token(tmp_path / "out" / "dash.kubeconfig")
+    changed = MIXED.replace("clusterRoles:\n      - view", "rules:\n      - get:pods")
+    assert changed != MIXED
+    o = outcomes(apply(env, changed, out_dir=tmp_path / "out"))["dash"]
+    assert (o.action, o.done, o.note) == ("update", True, "token unchanged; no new token")
+    assert ("RoleBinding", "dev", "kubeuser:dash:clusterrole:view") not in gw.objects
+    assert gw.objects[("RoleBinding", "dev", "kubeuser:dash")]["subjects"] == [tokens.subject(REG, "dash")]
+    assert gw.token_valid(token)  # the same token, new access
+    as_dash = gw.as_token(token)
+    assert as_dash.can_i("get", "pods", namespace="dev") and not as_dash.can_i("list", "pods", namespace="dev")
+
+
+def test_apply_x509_to_token_is_a_reissue_and_dry_run_shows_it(env: dict[str, Any], tmp_path: Path) -> None:
+    gw: FakeGateway = env["gw"]
+    out = tmp_path / "out"
+    apply(env, users_yaml({"name": "bob", "namespaces": pods()}), out_dir=out)
+    old_serial = get_record(gw, "bob").certificate.serial
+    as_token = users_yaml({"name": "bob", "auth": "token", "namespaces": pods()})
+
+    before = writes(gw)
+    planned = apply(env, as_token, out_dir=out, dry_run=True, force_out=True)
+    (o,) = planned.outcomes
+    assert (o.action, o.done) == ("reissue", False)
+    assert o.reason == "auth x509 → token: a ServiceAccount with tokens replaces the certificate"
+    assert o.rbac == ["~ RoleBinding dev/kubeuser:bob → Role kubeuser:bob"]  # its subject becomes the ServiceAccount
+    assert writes(gw) == before and get_record(gw, "bob").auth == "x509" and token_objects(gw) == []
+
+    (o,) = apply(env, as_token, out_dir=out, force_out=True).outcomes
+    assert (o.action, o.done) == ("reissue", True), o.error
+    rec = get_record(gw, "bob")
+    assert rec.auth == "token" and rec.history[-1].serial == old_serial
+    assert gw.objects[("RoleBinding", "dev", "kubeuser:bob")]["subjects"] == [tokens.subject(REG, "bob")]
+    assert gw.token_valid(handout_token(out / "bob.kubeconfig"))
+    assert f"previous certificate {old_serial}" in (o.note or "")  # Kubernetes cannot revoke it: said
+
+
+def test_apply_token_to_x509_kills_the_old_tokens(env: dict[str, Any], tmp_path: Path) -> None:
+    gw: FakeGateway = env["gw"]
+    out = tmp_path / "out"
+    apply(env, users_yaml({"name": "bob", "auth": "token", "namespaces": pods()}), out_dir=out)
+    token = handout_token(out / "bob.kubeconfig")
+    secret = get_record(gw, "bob").certificate.serial
+    (o,) = apply(env, users_yaml({"name": "bob", "groups": ["dev"], "namespaces": pods()}), out_dir=out,
+                 force_out=True).outcomes  # fmt: skip
+    assert (o.action, o.done) == ("reissue", True), o.error
+    assert o.reason == "auth token → x509: a certificate replaces the ServiceAccount and its tokens"
+    assert "ServiceAccount kubeuser-system/bob and its token Secrets were deleted" in (o.note or "")
+    assert not gw.token_valid(token) and token_objects(gw) == []
+    rec = get_record(gw, "bob")
+    assert (rec.auth, rec.groups) == ("x509", ["dev"])
+    assert [(c.serial, bool(c.invalidated_at)) for c in rec.history] == [(secret, True)]
+    assert rec.still_valid_earlier() == []
+    assert gw.objects[("RoleBinding", "dev", "kubeuser:bob")]["subjects"][0]["kind"] == "User"
+
+
+def test_apply_renews_a_token_the_server_cut_short(env: dict[str, Any], tmp_path: Path) -> None:
+    """A server that caps tokens at 20 minutes: an 1h token is due for renewal (within ttl/2 of expiry) at the
+    next apply, which gets a new token and kills the old one."""
+    gw: FakeGateway = env["gw"]
+    gw.max_token_seconds = 20 * 60
+    out = tmp_path / "out"
+    text = users_yaml({"name": "ci", "auth": "token", "ttl": "1h", "namespaces": pods()})
+    first = apply(env, text, out_dir=out)
+    assert any("cut the requested token lifetime of 1h to 20m" in w for w in first.outcomes[0].warnings)
+    old = handout_token(out / "ci.kubeconfig")
+    (o,) = apply(env, text, out_dir=out, force_out=True).outcomes
+    assert (o.action, o.done) == ("renew", True), o.error
+    assert o.reason.startswith("expires in ")
+    new = handout_token(out / "ci.kubeconfig")
+    assert new != old and gw.token_valid(new) and not gw.token_valid(old)
