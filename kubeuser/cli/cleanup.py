@@ -43,10 +43,12 @@ def cleanup(
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Find CSRs and RBAC objects that interrupted runs left behind (label app.kubernetes.io/managed-by=kubeuser).
+    """Find CSRs, RBAC and token objects that interrupted runs left behind (managed-by=kubeuser labels).
 
-    Leftovers are CSRs without a certificate, and CSRs, Roles, RoleBindings and ClusterRoleBindings whose
-    user (annotation kubeuser.io/user) has no active registry record. Lists them; --delete removes them.
+    Leftovers are CSRs without a certificate, and CSRs, Roles, RoleBindings, ClusterRoleBindings, ServiceAccounts
+    and token-binding Secrets whose user (annotation kubeuser.io/user) has no active registry record; also
+    token-binding Secrets whose token the record says expired or was invalidated. Lists them; --delete removes them
+    (deleting a token-binding Secret kills the token bound to it).
     """
     from kubeuser import render
     from kubeuser.connect import connected
@@ -68,11 +70,11 @@ def cleanup(
         return
     lines: list[str] = []
     if not res.orphans:
-        lines.append("nothing to clean up: no orphaned CSRs or RBAC objects")
+        lines.append("nothing to clean up: no orphaned CSRs, RBAC objects, ServiceAccounts or token Secrets")
     for o in res.orphans:
         state = "deleted" if o.deleted else ("NOT deleted: " + o.error if o.error else "")
         if delete and not o.deleted and not o.error:
-            state = "kept: the user's record became active"
+            state = "kept: the user's record became active (or now uses it)"
         lines.append(f"{o.describe()}  ({o.reason})" + (f"  [{state}]" if state else ""))
     if res.too_young:
         lines.append(
@@ -83,6 +85,8 @@ def cleanup(
         lines.append(f"{what}: another registry's, not touched (run cleanup with its --registry-namespace)")
     for what in res.unprovable:
         lines.append(f"{what}: kept")
+    for what in res.unread:
+        lines.append(f"not checked: {what}")
     if res.orphans and not delete:
         lines.append("remove them with: kubeuser cleanup --delete")
     render.out("\n".join(lines) + "\n")

@@ -16,7 +16,7 @@ import yaml
 from fake_gateway import FakeGateway
 
 from kubeuser import connect, registry, tokens, usersfile
-from kubeuser.errors import ExitCode
+from kubeuser.errors import ExitCode, ForbiddenError
 from kubeuser.progress import RecordingReporter
 from kubeuser.workflows import apply as applywf
 from kubeuser.workflows import create as createwf
@@ -358,3 +358,154 @@ def test_apply_renews_a_token_the_server_cut_short(env: dict[str, Any], tmp_path
     assert o.reason.startswith("expires in ")
     new = handout_token(out / "ci.kubeconfig")
     assert new != old and gw.token_valid(new) and not gw.token_valid(old)
+
+
+# --------------------------------------------------------------------------- cleanup: orphaned token objects
+
+
+def leftover_token_objects(gw: FakeGateway, user: str, registry_ns: str = REG) -> tuple[str, str]:
+    """What a token create killed after its ServiceAccount and Secret were made leaves: (sa, secret) names."""
+    sa = tokens.service_account_manifest(user, REG, registry_ns)
+    secret = tokens.binding_secret_manifest(user, REG, registry_ns, "kubeconfig")
+    gw.objects.setdefault(("Namespace", None, REG), {"kind": "Namespace", "metadata": {"name": REG}})
+    if ("ServiceAccount", REG, sa["metadata"]["name"]) not in gw.objects:
+        gw.create_object(sa)
+    gw.create_object(secret)
+    return sa["metadata"]["name"], secret["metadata"]["name"]
+
+
+def orphan_keys(out: str) -> dict[tuple[str, str | None, str], dict[str, Any]]:
+    return {(o["kind"], o["namespace"], o["name"]): o for o in json.loads(out)["orphans"]}
+
+
+def test_cleanup_finds_and_deletes_the_token_objects_of_a_user_without_a_record(cli: Any, env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    sa, secret = leftover_token_objects(gw, "ghost")
+    # never touched: another registry's, objects without kubeuser's marks, a managed Secret of another type
+    other_sa, other_secret = leftover_token_objects(gw, "stranger", registry_ns="reg-other")
+    unmarked = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "plain", "namespace": REG}}
+    gw.create_object(unmarked)
+    no_registry = tokens.service_account_manifest("old", REG, REG)
+    no_registry["metadata"]["annotations"].pop("kubeuser.io/registry")
+    gw.create_object(no_registry)
+    opaque = tokens.binding_secret_manifest("ghost", REG, REG, "kubeconfig")
+    opaque["type"] = "Opaque"
+    gw.create_object(opaque)
+
+    code, out, err = cli("cleanup", "-o", "json")
+    assert code == 0, err
+    found = orphan_keys(out)
+    assert set(found) == {("Secret", REG, secret), ("ServiceAccount", REG, sa)}
+    assert {o["reason"] for o in found.values()} == {"user 'ghost' has no kubeuser record"}
+    assert json.loads(out)["otherRegistries"] == [
+        f"Secret {REG}/{other_secret} (user 'stranger' of registry reg-other)",
+        f"ServiceAccount {REG}/{other_sa} (user 'stranger' of registry reg-other)",
+    ]
+
+    code, out, err = cli("cleanup", "--delete", "--min-age", "0")
+    assert code == 0, err
+    assert f"Secret {REG}/{secret}  (user 'ghost' has no kubeuser record)  [deleted]" in out
+    assert f"ServiceAccount {REG}/{sa}  (user 'ghost' has no kubeuser record)  [deleted]" in out
+    assert f"ServiceAccount {REG}/{other_sa} (user 'stranger' of registry reg-other): another registry's" in out
+    assert token_objects(gw) == sorted(
+        [
+            ("Secret", REG, other_secret),
+            ("ServiceAccount", REG, other_sa),
+            ("ServiceAccount", REG, "plain"),
+            ("ServiceAccount", REG, "old"),
+            ("Secret", REG, opaque["metadata"]["name"]),
+        ]
+    )
+    code, out, _ = cli("cleanup")
+    assert code == 0 and out.startswith("nothing to clean up: no orphaned CSRs, RBAC objects, ServiceAccounts")
+
+
+def test_cleanup_stale_token_secrets_of_an_active_user(cli: Any, env: dict[str, Any]) -> None:
+    """An active token user keeps its ServiceAccount and its current token; a Secret whose token expired, or
+    that no recorded token is bound to (an interrupted renew), is a leftover."""
+    gw: FakeGateway = env["gw"]
+    code, _, err = cli("create", "dash", "--auth", "token", "--rule", "get:pods", "--ttl", "1h")
+    assert code == 0, err
+    code, _, err = cli("token", "dash")  # a sign-in token: a second Secret
+    assert code == 0, err
+    reg = registry.Registry(gw, REG)
+    found = reg.get("dash")
+    assert found is not None
+    rec = found[0]
+    (sign_in,) = rec.sign_in_tokens
+    sign_in.not_after = "2020-01-01T00:00:00Z"  # as if it expired long ago
+    reg.put(rec, None)
+    _, interrupted = leftover_token_objects(gw, "dash")  # a renew killed after its Secret was made
+
+    code, out, err = cli("cleanup", "-o", "json")
+    assert code == 0, err
+    found_orphans = orphan_keys(out)
+    assert {k: o["reason"] for k, o in found_orphans.items()} == {
+        ("Secret", REG, sign_in.serial): "its token expired at 2020-01-01T00:00:00Z",
+        ("Secret", REG, interrupted): "no token of user 'dash' the record knows is bound to it (left by an "
+        "interrupted run)",
+    }
+    code, out, err = cli("cleanup", "--delete", "--min-age", "0")
+    assert code == 0, err
+    assert out.count("[deleted]") == 2
+    assert token_objects(gw) == sorted([("Secret", REG, rec.certificate.serial), ("ServiceAccount", REG, "dash")])
+
+
+def test_cleanup_serviceaccount_of_a_user_who_is_a_certificate_user_now(cli: Any, env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    code, _, err = cli("create", "bob", "--rule", "get:pods")
+    assert code == 0, err
+    sa, secret = leftover_token_objects(gw, "bob")
+    code, out, err = cli("cleanup", "-o", "json")
+    assert code == 0, err
+    assert {k: o["reason"] for k, o in orphan_keys(out).items()} == {
+        ("Secret", REG, secret): "no token of user 'bob' the record knows is bound to it (left by an interrupted run)",
+        ("ServiceAccount", REG, sa): "user 'bob' is a certificate user now",
+    }
+
+
+def test_cleanup_goes_on_when_it_may_not_list_secrets(cli: Any, env: dict[str, Any], monkeypatch: Any) -> None:
+    gw: FakeGateway = env["gw"]
+    sa, _ = leftover_token_objects(gw, "ghost")
+    real = gw.list_objects
+
+    def list_objects(kind: str, namespace: str | None = None, label_selector: str | None = None) -> Any:
+        if kind == "Secret":
+            raise ForbiddenError('secrets is forbidden: User "admin" cannot list resource "secrets"')
+        return real(kind, namespace, label_selector)
+
+    monkeypatch.setattr(gw, "list_objects", list_objects)
+    code, out, err = cli("cleanup")
+    assert code == 0, err
+    assert f"ServiceAccount {REG}/{sa}  (user 'ghost' has no kubeuser record)" in out
+    assert 'not checked: Secrets: secrets is forbidden: User "admin" cannot list resource "secrets"' in out
+
+
+# --------------------------------------------------------------------------- grant / ungrant
+
+
+def test_grant_and_ungrant_bind_the_serviceaccount(cli: Any, env: dict[str, Any], tmp_path: Path) -> None:
+    gw: FakeGateway = env["gw"]
+    out = tmp_path / "dash.kubeconfig"
+    code, _, err = cli("create", "dash", "--auth", "token", "-n", "dev", "--out", str(out))
+    assert code == 0, err
+    token = handout_token(out)
+    as_dash = gw.as_token(token)
+    assert not as_dash.can_i("list", "pods", namespace="dev")
+
+    code, _, err = cli("grant", "dash", "--rule", "get,list:pods", "-n", "dev")
+    assert code == 0, err
+    binding = gw.objects[("RoleBinding", "dev", "kubeuser:dash")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dash", "namespace": REG}]
+    assert binding["roleRef"]["name"] == "kubeuser:dash"
+    assert as_dash.can_i("list", "pods", namespace="dev") and not as_dash.can_i("delete", "pods", namespace="dev")
+    assert not gw.subject_can_i("dash", [], "list", "pods", namespace="dev")  # no User "dash" was bound
+    assert [(b.kind, b.name) for b in get_record(gw, "dash").bindings] == [
+        ("Role", "kubeuser:dash"),
+        ("RoleBinding", "kubeuser:dash"),
+    ]
+
+    code, _, err = cli("ungrant", "dash", "--all")
+    assert code == 0, err
+    assert rbac_objects(gw) == [] and not as_dash.can_i("list", "pods", namespace="dev")
+    assert gw.token_valid(token)  # access changes, the token stays
