@@ -8,7 +8,6 @@ import typer
 
 from kubeuser.cli.app import (
     AllowMissingRolesOpt,
-    AuthOpt,
     ClusterRoleOpt,
     ClusterWideOpt,
     ContextOpt,
@@ -64,7 +63,16 @@ def run(
     allow_missing_roles: AllowMissingRolesOpt = False,
     key_type: KeyTypeOpt = "ecdsa",
     key_size: KeySizeOpt = None,
-    auth: AuthOpt = "x509",
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            metavar="KIND",
+            help="x509: a client certificate (default); token: a ServiceAccount with one short-lived token, "
+            "deleted with its ServiceAccount when CMD ends (for clusters that do not issue or trust client "
+            "certificates).",
+        ),
+    ] = "x509",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     timeout: TimeoutOpt = 60.0,
