@@ -139,11 +139,19 @@ def rbac_permission(kind: str, namespace: str | None) -> Permission:
 
 
 def onboarding_permissions(
-    registry_ns: str, rbac_objects: Sequence[dict[str, Any]], token_namespace: str | None = None
+    registry_ns: str,
+    rbac_objects: Sequence[dict[str, Any]],
+    token_namespace: str | None = None,
+    *,
+    certificates: bool | None = None,
 ) -> list[Permission]:
     """What ``create`` needs for this plan: CSRs and approval (or, for a token identity, the ServiceAccount,
-    Secrets and TokenRequest in *token_namespace*), the registry, and its RBAC objects."""
-    creds = token_permissions(token_namespace) if token_namespace is not None else csr_permissions()
+    Secrets and TokenRequest in *token_namespace*), the registry, and its RBAC objects. *certificates*: CSRs
+    too, besides tokens (``apply`` with both kinds); default: only when there is no *token_namespace*."""
+    with_csrs = token_namespace is None if certificates is None else certificates
+    creds = (csr_permissions() if with_csrs else []) + (
+        token_permissions(token_namespace) if token_namespace is not None else []
+    )
     perms = [*creds, registry_permission(registry_ns)]
     seen: set[tuple[str, str | None]] = set()
     for obj in rbac_objects:
@@ -170,10 +178,15 @@ def missing_error(missing: Sequence[Permission]) -> ForbiddenError:
 
 
 def require_onboarding_permissions(
-    gw: Gateway, registry_ns: str, rbac_objects: Sequence[dict[str, Any]], token_namespace: str | None = None
+    gw: Gateway,
+    registry_ns: str,
+    rbac_objects: Sequence[dict[str, Any]],
+    token_namespace: str | None = None,
+    *,
+    certificates: bool | None = None,
 ) -> None:
     """``create``'s preflight: raise ForbiddenError naming the first missing permission (hint: all of them)."""
-    perms = onboarding_permissions(registry_ns, rbac_objects, token_namespace)
+    perms = onboarding_permissions(registry_ns, rbac_objects, token_namespace, certificates=certificates)
     missing = [p for p, ok in zip(perms, check_permissions(gw, perms), strict=True) if not ok]
     if missing:
         raise missing_error(missing)

@@ -20,6 +20,11 @@ problem found. Top-level ``x-*`` fields are ignored (a place for anchors) and YA
         clusterRoles: [view]   # cluster-wide ClusterRoleBindings
         allowMissingRoles: false  # true: bind roles that do not exist yet (otherwise an error)
         csr: alice.csr      # bring your own key: her request (relative to this file); needs --out-dir
+      - name: dash-ro
+        auth: token         # x509 (default) | token: a ServiceAccount with short-lived tokens (no groups, key or csr)
+        ttl: 8h
+        namespaces:
+          apps: {clusterRoles: [view]}
 """
 
 from __future__ import annotations
@@ -45,8 +50,10 @@ DEFAULT_TTL = 30 * 86400
 
 TOP_FIELDS = ("apiVersion", "kind", "users")
 USER_FIELDS = (
-    "name", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles", "csr"
+    "name", "auth", "groups", "ttl", "days", "keyType", "keySize", "namespaces", "clusterRoles", "allowMissingRoles",
+    "csr",
 )  # fmt: skip
+AUTH_KINDS = ("x509", "token")  # kubeuser.tokens.AUTH_KINDS: a client certificate, or a ServiceAccount with tokens
 NO_USERS_HINT = (
     "apply never revokes everyone: list who keeps access, or revoke users with `kubeuser revoke NAME` "
     "(`kubeuser users` lists them)"
@@ -113,6 +120,7 @@ class UserSpec:
     csr_path: str | None = None  # bring your own key: the user's request file (resolved against the users file)
     csr_pem: bytes | None = field(default=None, repr=False)
     csr_public_key_sha256: str | None = None
+    auth: str = "x509"  # x509: a client certificate; token: a ServiceAccount with TokenRequest tokens
     line: int = 0
 
     @property
@@ -128,11 +136,12 @@ class UserSpec:
             reqs.append(rbac.build_request(ns, cluster_roles=self.cluster_roles, cluster_wide=True))
         return reqs
 
-    def rbac_objects(self, default_namespace: str) -> list[dict[str, Any]]:
-        """Every RBAC object this user should have, in creation order."""
+    def rbac_objects(self, default_namespace: str, subject_of: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every RBAC object this user should have, in creation order; the bindings name the User, or
+        *subject_of* (a token identity's ServiceAccount)."""
         objs: list[dict[str, Any]] = []
         for req in self.requests(default_namespace):
-            objs += rbac.objects_for(self.name, self.groups, req)
+            objs += rbac.Access.of(req).objects(self.name, self.groups, None, subject_of)
         return objs
 
 
@@ -363,7 +372,7 @@ class _Validator:
                 ok = False
 
         def groups() -> None:
-            if "groups" not in fields:
+            if "groups" not in fields or spec.auth == "token":  # token: reported by token_conflicts
                 return
             for g, gnode, gpath in self.strings(fields["groups"][1], f"{path}.groups", "groups: [dev, ops]"):
                 try:
@@ -388,6 +397,8 @@ class _Validator:
                 spec.ttl_seconds = self.check(dnode, f"{path}.days", lambda: durations.from_days(days))
 
         def key_spec() -> None:
+            if spec.auth == "token":  # reported by token_conflicts
+                return
             if "keyType" in fields:
                 spec.key_type = self.string(fields["keyType"][1], f"{path}.keyType").lower()
             if "keySize" in fields:
@@ -429,6 +440,44 @@ class _Validator:
         def identity() -> None:
             self.check(name_node, f"{path}.name", functools.partial(naming.validate_identity, name, []))
 
+        def auth() -> None:
+            if "auth" not in fields:
+                return
+            anode = fields["auth"][1]
+            value = self.string(anode, f"{path}.auth").lower()
+            if value not in AUTH_KINDS:
+                raise self.report(
+                    anode,
+                    f"{path}.auth",
+                    f"must be x509 or token, not {_q(value)}",
+                    hint="x509: a client certificate (the default); token: a ServiceAccount with short-lived tokens",
+                )
+            spec.auth = value
+
+        def token_conflicts() -> None:
+            """What a token identity cannot have, reported at the field's own line."""
+            if spec.auth != "token":
+                return
+            why = {
+                "groups": "a ServiceAccount's groups are fixed by Kubernetes (system:serviceaccounts and "
+                "system:serviceaccounts:NAMESPACE)",
+                "keyType": "a token identity has no key",
+                "keySize": "a token identity has no key",
+                "csr": "a token identity has no key or certificate request",
+            }
+            found = [key for key in why if key in fields]
+            for key in found:
+                self.report(
+                    fields[key][0],
+                    f"{path}.{key}",
+                    f"does not go with auth: token: {why[key]}",
+                    hint="grant the access itself (namespaces, clusterRoles), or use auth: x509"
+                    if key == "groups"
+                    else f"drop {key}, or use auth: x509",
+                )
+            if found:
+                raise _Invalid()
+
         def allow_missing_roles() -> None:
             if "allowMissingRoles" not in fields:
                 return
@@ -439,7 +488,7 @@ class _Validator:
             spec.allow_missing_roles = value
 
         def csr() -> None:
-            if "csr" not in fields:
+            if "csr" not in fields or spec.auth == "token":  # token: reported by token_conflicts
                 return
             cnode = fields["csr"][1]
             raw = self.string(cnode, f"{path}.csr")
@@ -463,7 +512,9 @@ class _Validator:
                 spec.groups = list(request.organizations)
             spec.key_type, spec.key_size = request.key_type, request.key_size
 
-        for part in (identity, groups, lifetime, key_spec, namespaces, cluster_roles, allow_missing_roles, csr):
+        parts = (identity, auth, token_conflicts, groups, lifetime, key_spec, namespaces, cluster_roles,
+                 allow_missing_roles, csr)  # fmt: skip
+        for part in parts:
             field_ok(part)
         if not ok:
             raise _Invalid()

@@ -43,10 +43,12 @@ def cleanup(
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Find CSRs and RBAC objects that interrupted runs left behind (label app.kubernetes.io/managed-by=kubeuser).
+    """Find CSRs, RBAC and token objects that interrupted runs left behind (managed-by=kubeuser labels).
 
-    Leftovers are CSRs without a certificate, and CSRs, Roles, RoleBindings and ClusterRoleBindings whose
-    user (annotation kubeuser.io/user) has no active registry record. Lists them; --delete removes them.
+    Leftovers are CSRs without a certificate, and CSRs, Roles, RoleBindings, ClusterRoleBindings, ServiceAccounts
+    and token-binding Secrets whose user (annotation kubeuser.io/user) has no active registry record; also
+    token-binding Secrets whose token the record says expired or was invalidated. Lists them; --delete removes them
+    (deleting a token-binding Secret kills the token bound to it).
     """
     from kubeuser.connect import connected
     from kubeuser.output import emit, progress_reporter

@@ -32,10 +32,15 @@ EPILOG = """Examples:
 
   kubeuser run auditor --clusterrole view --cluster-wide -- kubectl get deploy -A
 
+  kubeuser run ci-token --auth token --rule get,list:pods -n staging -- kubectl get pods
+
 The user exists only while CMD runs: afterwards its bindings, CSRs and registry record are
 revoked and the temporary kubeconfig is deleted (also when CMD fails, or on SIGINT/SIGTERM).
+With --auth token the user is a ServiceAccount with one token; its ServiceAccount and the
+token's Secret are deleted too, so the token is dead the moment run ends (within ~10 s).
 Put the command after --. The exit code is CMD's.
 """
+RUN_AUTH_KINDS = ("x509", "token")  # no auto: run makes its user without a probe of the cluster
 
 
 @app.command(epilog=EPILOG)
@@ -47,7 +52,8 @@ def run(
     ] = None,
     group: GroupOpt = None,
     ttl: Annotated[
-        str, typer.Option("--ttl", help="Certificate lifetime (at least 10m); the user is revoked when CMD ends.")
+        str,
+        typer.Option("--ttl", help="Certificate or token lifetime (at least 10m); the user is revoked when CMD ends."),
     ] = "15m",
     namespace: NamespaceOpt = None,
     rule: RuleOpt = None,
@@ -57,6 +63,16 @@ def run(
     allow_missing_roles: AllowMissingRolesOpt = False,
     key_type: KeyTypeOpt = "ecdsa",
     key_size: KeySizeOpt = None,
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            metavar="KIND",
+            help="x509: a client certificate (default); token: a ServiceAccount with one short-lived token, "
+            "deleted with its ServiceAccount when CMD ends (for clusters that do not issue or trust client "
+            "certificates).",
+        ),
+    ] = "x509",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     timeout: TimeoutOpt = 60.0,
@@ -69,6 +85,12 @@ def run(
     from kubeuser.workflows import create as createwf
     from kubeuser.workflows import run as wf
 
+    auth = auth.lower()
+    if auth not in RUN_AUTH_KINDS:
+        raise UsageError(
+            f"--auth must be x509 or token for run, not {auth!r}",
+            hint="--auth token where the cluster does not issue or accept client certificates, else x509",
+        )
     ttl_seconds = durations.parse(ttl)
     if not command:
         raise UsageError("no command to run", hint=f"put it after --, e.g. kubeuser run {name} -- kubectl get pods")
@@ -87,6 +109,8 @@ def run(
         timeout=durations.timeout(timeout, "--timeout"),
         registry_namespace=registry_namespace,
         write_key_files=False,
+        auth=auth,
+        key_spec_given=key_size is not None or key_type.lower() != "ecdsa",
     )
     createwf.plan(opts, namespace or "default")  # validate all input before touching any file or cluster
 

@@ -186,11 +186,11 @@ def cleanup(res: CleanupResult, *, wide: bool = False) -> None:
 
     lines: list[str] = []
     if not res.orphans:
-        lines.append("nothing to clean up: no orphaned CSRs or RBAC objects")
+        lines.append("nothing to clean up: no orphaned CSRs, RBAC objects, ServiceAccounts or token Secrets")
     for o in res.orphans:
         state = "deleted" if o.deleted else ("NOT deleted: " + o.error if o.error else "")
         if res.delete and not o.deleted and not o.error:
-            state = "kept: the user's record became active"
+            state = "kept: the user's record became active (or now uses it)"
         lines.append(f"{o.describe()}  ({o.reason})" + (f"  [{state}]" if state else ""))
     if res.too_young:
         lines.append(
@@ -201,6 +201,8 @@ def cleanup(res: CleanupResult, *, wide: bool = False) -> None:
         lines.append(f"{what}: another registry's, not touched (run cleanup with its --registry-namespace)")
     for what in res.unprovable:
         lines.append(f"{what}: kept")
+    for what in res.unread:
+        lines.append(f"not checked: {what}")
     if res.orphans and not res.delete:
         lines.append("remove them with: kubeuser cleanup --delete")
     render.out("\n".join(lines) + "\n")

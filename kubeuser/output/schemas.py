@@ -440,7 +440,10 @@ CLEANUP = obj(
             obj(
                 "a leftover object",
                 {
-                    "kind": string("`CertificateSigningRequest`, `Role`, `RoleBinding` or `ClusterRoleBinding`"),
+                    "kind": string(
+                        "`CertificateSigningRequest`, `Role`, `RoleBinding`, `ClusterRoleBinding`, `ServiceAccount` "
+                        "or `Secret` (a token-binding Secret)"
+                    ),
                     "name": string("its name"),
                     "namespace": string("its namespace", null=True),
                     "user": string("the user it was made for (annotation kubeuser.io/user)", null=True),
@@ -458,6 +461,7 @@ CLEANUP = obj(
         "keptUsers": strings("users whose record became active before deletion: their objects were kept"),
         "otherRegistries": strings("objects of another registry, not touched"),
         "keptUnprovable": strings("objects of kubeuser 0.1.0 whose owner cannot be checked, kept"),
+        "notChecked": strings("kinds of objects that could not be listed (forbidden): not checked"),
     },
 )
 

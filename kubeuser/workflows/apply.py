@@ -5,7 +5,8 @@ registry and kubeuser's RBAC objects once, computes a plan, and makes the cluste
 
 * ``create``    — declared but not onboarded (no record, or a revoked one);
 * ``renew``     — the certificate expires within ``--renew-before`` (or has expired);
-* ``reissue``   — the declared groups differ from the certificate's (groups live in the certificate);
+* ``reissue``   — the declared groups differ from the certificate's (groups live in the certificate),
+                  or the declared ``auth`` kind differs from the user's (x509 ↔ token);
 * ``update``    — the certificate is fine but kubeuser's RBAC objects differ from the declaration;
 * ``unchanged`` — nothing to do (no new key, so no kubeconfig file either);
 * ``prune``     — (``--prune``) an active registry record no longer declared: revoked.
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, rolecheck
+from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -157,13 +158,15 @@ def compute_plan(
     renew_before_seconds: int = DEFAULT_RENEW_BEFORE,
     prune: bool = False,
     now: datetime | None = None,
+    registry_namespace: str = registry.DEFAULT_NAMESPACE,
 ) -> list[PlannedUser]:
-    """One entry per declared user (in file order), then the users to prune (by name). Pure: no I/O."""
+    """One entry per declared user (in file order), then the users to prune (by name). Pure: no I/O.
+    *registry_namespace*: where a new token identity's ServiceAccount goes (its bindings name it)."""
     now = now or datetime.now(timezone.utc)
     plan: list[PlannedUser] = []
     for spec in users.users:
         rec = state.records.get(spec.name)
-        desired = spec.rbac_objects(default_namespace)
+        desired = spec.rbac_objects(default_namespace, _subject(spec, rec, registry_namespace))
         if rec is None:
             plan.append(PlannedUser(spec.name, CREATE, "not onboarded yet", spec))
             continue
@@ -171,6 +174,14 @@ def compute_plan(
             plan.append(PlannedUser(spec.name, CREATE, f"revoked at {rec.revoked_at}: onboarding again", spec, rec))
             continue
         changes = rbac_diff(desired, state.rbac_objects.get(spec.name, []))
+        if rec.auth != spec.auth:
+            reason = f"auth {rec.auth} → {spec.auth}: " + (
+                "a ServiceAccount with tokens replaces the certificate"
+                if spec.auth == tokens.AUTH_TOKEN
+                else "a certificate replaces the ServiceAccount and its tokens"
+            )
+            plan.append(PlannedUser(spec.name, REISSUE, reason, spec, rec, changes))
+            continue
         if sorted(rec.groups) != sorted(spec.groups):
             reason = f"groups {_fmt_groups(rec.groups)} → {_fmt_groups(spec.groups)}: groups live in the certificate"
             plan.append(PlannedUser(spec.name, REISSUE, reason, spec, rec, changes))
@@ -204,6 +215,18 @@ def compute_plan(
             if rec.status == "active" and user not in declared:
                 plan.append(PlannedUser(user, PRUNE, f"not declared in {users.file}", None, rec))
     return plan
+
+
+def _subject(spec: UserSpec, rec: registry.UserRecord | None, registry_namespace: str) -> dict[str, str] | None:
+    """The subject a declared user's bindings name: the User (x509), or the ServiceAccount of a token identity
+    (the record's, else the one a create would make in the registry namespace)."""
+    if spec.auth != tokens.AUTH_TOKEN:
+        return None
+    if rec is not None and rec.is_token and rec.status == "active":
+        found = steps.subject_of(rec)
+        if found is not None:
+            return found
+    return tokens.subject(registry_namespace, tokens.service_account_name(spec.name))
 
 
 def renew_window(renew_before_seconds: int, ttl_seconds: int) -> int:
@@ -343,6 +366,7 @@ def apply(
             default_namespace=default_ns,
             renew_before_seconds=opts.renew_before_seconds,
             prune=opts.prune,
+            registry_namespace=reg_ns,
         )
         s.detail = f"{len(state.records)} record(s) in {reg_ns}; plan: " + _plan_text(plan)
     prune_check = None
@@ -381,16 +405,28 @@ def apply(
     onboarding = [i for i in plan if i.action not in (UNCHANGED, PRUNE)]
     if onboarding:
         objs = [o for i in onboarding if i.spec is not None for o in i.spec.rbac_objects(default_ns)]
+        kinds = {i.spec.auth for i in onboarding if i.spec is not None and i.action in ISSUING}
         with reporter.step("Check permissions") as s:
             try:
-                require_onboarding_permissions(gw, reg_ns, objs)
+                require_onboarding_permissions(
+                    gw,
+                    reg_ns,
+                    objs,
+                    reg_ns if tokens.AUTH_TOKEN in kinds else None,
+                    certificates=tokens.AUTH_X509 in kinds or tokens.AUTH_TOKEN not in kinds,
+                )
             except ForbiddenError as exc:
                 if not opts.dry_run:
                     raise
                 reporter.warn(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
                 s.detail = "missing permissions (see the warning)"
             else:
-                s.detail = f"may create and approve CSRs and grant what {len(onboarding)} user(s) need"
+                creds = " and ".join(
+                    what
+                    for kind, what in ((tokens.AUTH_X509, "approve CSRs"), (tokens.AUTH_TOKEN, "request tokens"))
+                    if kind in kinds
+                )
+                s.detail = (f"may {creds} and " if creds else "may ") + f"grant what {len(onboarding)} user(s) need"
         missing = _missing_namespaces(gw, onboarding, reporter)
         onboarding_ids = {id(i) for i in onboarding}
         for o, item in zip(outcomes, plan, strict=True):
@@ -438,7 +474,8 @@ def apply(
     for o, item in zip(outcomes, plan, strict=True):
         if item.action == UNCHANGED:
             o.done = True
-            o.note = "no new key, so no kubeconfig file" if opts.out_dir else "no new key"
+            new = "no new token" if item.spec is not None and item.spec.auth == tokens.AUTH_TOKEN else "no new key"
+            o.note = f"{new}, so no kubeconfig file" if opts.out_dir else new
     for o in outcomes:
         if o.failed and on_done is not None:
             on_done(o)
@@ -546,7 +583,8 @@ def _execute(ctx: _Context, o: UserOutcome, item: PlannedUser) -> None:
             _renew(ctx, o, item, rep)
         elif item.action == UPDATE:
             _reconcile(ctx, item, rep)
-            o.note = "certificate unchanged; no new key"
+            token = item.spec is not None and item.spec.auth == tokens.AUTH_TOKEN
+            o.note = "token unchanged; no new token" if token else "certificate unchanged; no new key"
         elif item.action == PRUNE:
             _prune(ctx, o, item, rep)
         o.done = True
@@ -592,6 +630,7 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
         registry_namespace=ctx.opts.registry_namespace,
         write_key_files=ctx.opts.out_dir is None,
         issued_by=ctx.admin,
+        auth=spec.auth,
     )
     if spec.csr_pem is not None:
         if ctx.opts.out_dir is None:
@@ -624,7 +663,12 @@ def _create(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepo
             o.kubeconfig = res.kubeconfig
         o.rbac = [rbac.describe(x) for x in res.rbac_objects]
         old = item.record
-        if item.action == REISSUE and old is not None:
+        if item.action == REISSUE and old is not None and old.is_token:
+            o.note = (
+                f"the previous ServiceAccount {old.service_account_namespace}/{old.service_account} and its "
+                "token Secrets were deleted: its tokens get 401 within about 10 s"
+            )
+        elif item.action == REISSUE and old is not None:
             o.note = (
                 f"the previous certificate {old.certificate.serial} (groups {_fmt_groups(old.groups)}) still "
                 f"authenticates until {old.certificate.not_after} (Kubernetes cannot revoke it)"
@@ -655,6 +699,7 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
     assert spec is not None
     tmp = _tmp_out(ctx, spec.name)
     byok = spec.csr_pem is not None
+    no_key = byok or spec.auth == tokens.AUTH_TOKEN  # the request carries the key, or there is none
     if byok and ctx.opts.out_dir is None:
         raise UsageError(
             f"{spec.name} brings their own key (csr: {spec.csr_path}): the new handout needs --out-dir",
@@ -663,8 +708,8 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
     opts = renewwf.RenewOptions(
         name=spec.name,
         ttl_seconds=spec.ttl_seconds,
-        key_type=None if byok else spec.key_type,
-        key_size=None if byok else spec.key_size,
+        key_type=None if no_key else spec.key_type,
+        key_size=None if no_key else spec.key_size,
         csr_pem=spec.csr_pem,
         out=str(tmp) if tmp is not None else None,
         timeout=ctx.opts.timeout,
@@ -726,6 +771,8 @@ def _prune(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
     o.rbac = [f"- {d}" for d in res.deleted]
     if res.still_authenticates:
         o.note = f"revoked; the certificate still authenticates until {res.not_after} (Kubernetes cannot revoke it)"
+    elif res.auth == tokens.AUTH_TOKEN:
+        o.note = "revoked; its ServiceAccount and token Secrets were deleted: its tokens get 401 within about 10 s"
     else:
         o.note = "revoked"
     if res.residual_bindings:

@@ -6,7 +6,12 @@ kubeuser creates carries the label ``app.kubernetes.io/managed-by=kubeuser`` and
 
 * CertificateSigningRequests that carry no certificate (pending, approved but never issued,
   denied, failed), or whose user has no active registry record;
-* Roles, RoleBindings and ClusterRoleBindings whose user has no active registry record.
+* Roles, RoleBindings and ClusterRoleBindings whose user has no active registry record;
+* token identities' ServiceAccounts and token-binding Secrets (type ``kubeuser.io/token-binding``)
+  whose user has no active record; Secrets whose token the record says expired or was invalidated
+  (or that the record does not know: an interrupted create, renew or ``kubeuser token``); the
+  ServiceAccount of a user who is a certificate user now. Deleting such a Secret kills the one
+  token bound to it. These must carry this registry's annotation: unmarked ones are never touched.
 
 "Active" is the record's stored status (not revoked); an expired user keeps its objects until
 it is renewed or revoked. Objects whose user annotation is missing cannot be attributed and are
@@ -38,6 +43,7 @@ from kubeuser.progress import Reporter
 # deletion order: what grants access first, then what it points at, then the requests
 RBAC_KINDS = ("ClusterRoleBinding", "RoleBinding", "Role")
 CSR_KIND = "CertificateSigningRequest"
+TOKEN_KINDS = ("Secret", "ServiceAccount")  # each Secret kills one token, the ServiceAccount all of them
 
 
 def parse_age(text: str) -> int:
@@ -98,6 +104,7 @@ class CleanupResult:
     other_registries: list[str] = field(default_factory=list)  # objects owned by another registry: untouched
     unprovable: list[str] = field(default_factory=list)  # 0.1.0 objects whose owner cannot be checked: kept
     min_age_seconds: int = 0  # objects younger than this were left alone (too_young counts them)
+    unread: list[str] = field(default_factory=list)  # kinds that could not be listed (forbidden): not checked
 
     @property
     def deleted(self) -> list[Orphan]:
@@ -119,6 +126,7 @@ class CleanupResult:
             "keptUsers": self.kept,
             "otherRegistries": self.other_registries,
             "keptUnprovable": self.unprovable,
+            "notChecked": self.unread,
         }
 
 
@@ -137,8 +145,11 @@ def _age_seconds(obj: dict[str, Any], now: datetime) -> float | None:
         return None
 
 
-def record_statuses(gw: Gateway, registry_namespace: str) -> tuple[dict[str, str], list[str]]:
-    """user → stored record status, plus warnings for records that cannot be read.
+def record_statuses(
+    gw: Gateway, registry_namespace: str, records: dict[str, registry.UserRecord] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """user → stored record status, plus warnings for records that cannot be read; *records* (if given)
+    gets the readable records.
 
     An unreadable record counts as active (its user's objects are never called orphans): better to
     leave something behind than to remove a working user's access.
@@ -153,6 +164,8 @@ def record_statuses(gw: Gateway, registry_namespace: str) -> tuple[dict[str, str
         try:
             rec = registry.from_configmap(cm)
             statuses[rec.user] = rec.status
+            if records is not None:
+                records[rec.user] = rec
         except (KubeuserError, ValueError, KeyError, TypeError, AttributeError):
             user = _user_of(cm)
             if user is not None:
@@ -190,6 +203,34 @@ def _csr_problem(csr: dict[str, Any]) -> str | None:
     return "pending: never approved, no certificate"
 
 
+def token_problem(
+    kind: str, name: str, namespace: str | None, record: registry.UserRecord | None, now: datetime
+) -> str | None:
+    """Why a token object of a user with an active *record* is a leftover, or None while it is in use."""
+    if record is None:
+        return None  # unreadable: counts as active, its objects are kept
+    user = record.user
+    if kind == "ServiceAccount":
+        if not record.is_token:
+            return f"user {user!r} is a certificate user now"
+        if (namespace, name) != (record.service_account_namespace, record.service_account):
+            current = f"{record.service_account_namespace}/{record.service_account}"
+            return f"not the ServiceAccount of user {user!r} ({current})"
+        return None
+    creds = [*record.certificates(), *record.sign_in_tokens]
+    cred = next((c for c in creds if c.is_token and c.serial == name), None)
+    if cred is None or namespace != record.service_account_namespace:
+        return f"no token of user {user!r} the record knows is bound to it (left by an interrupted run)"
+    if cred.invalidated_at:
+        return f"its token was invalidated at {cred.invalidated_at}"
+    try:
+        if registry.parse_time(cred.not_after) <= now:
+            return f"its token expired at {cred.not_after}"
+    except ValueError:
+        return None  # unreadable expiry: it may still work
+    return None
+
+
 def active_anywhere(gw: Gateway) -> set[str] | None:
     """Users with an active record in any registry of the cluster; None if that cannot be read."""
     try:
@@ -221,11 +262,14 @@ def find_orphans(
     now: datetime | None = None,
     registry_namespace: str | None = None,
     result: CleanupResult | None = None,
+    records: dict[str, registry.UserRecord] | None = None,
 ) -> tuple[list[Orphan], int]:
     """(orphans in deletion order, how many candidates were left alone for being younger than min_age).
 
     With *registry_namespace*, objects owned by another registry are reported in *result* and never
     called orphans; objects of kubeuser 0.1.0 (no registry) only when no registry has their user active.
+    Token objects (ServiceAccounts, token-binding Secrets) are judged only with *registry_namespace*, and
+    only when they carry it; with *records* (user → record) also the stale ones of active users.
     """
     now = now or datetime.now(timezone.utc)
     only = set(users)
@@ -290,13 +334,50 @@ def find_orphans(
         reasons = [r for r in (problem, no_record) if r]
         verdict = owner_verdict(csr, "; ".join(reasons) if reasons else None, stuck=problem is not None)
         consider(CSR_KIND, csr, verdict, no_certificate=problem is not None and verdict is not None)
+    if registry_namespace is not None:
+        for kind, obj in _token_objects(gw, result):
+            user = _user_of(obj)
+            owner = ownership.registry_of(obj)
+            if user is None or owner is None:
+                continue  # unmarked: kubeuser cannot prove it made it (and 0.1.0 made no token objects)
+            meta = obj.get("metadata") or {}
+            if owner != registry_namespace:
+                owner_verdict(obj, None)  # reported as another registry's, never touched
+                continue
+            reason = _missing_record(user, statuses)
+            if reason is None and records is not None:
+                reason = token_problem(kind, meta.get("name", ""), meta.get("namespace"), records.get(user), now)
+            consider(kind, obj, reason)
     return found, too_young
+
+
+def _token_objects(gw: Gateway, result: CleanupResult | None) -> list[tuple[str, dict[str, Any]]]:
+    """kubeuser's token-binding Secrets, then its ServiceAccounts, in every namespace; a kind this identity may
+    not list is noted in *result* (not checked) instead of stopping cleanup."""
+    from kubeuser import tokens
+    from kubeuser.errors import ForbiddenError
+
+    found: list[tuple[str, dict[str, Any]]] = []
+    for kind in TOKEN_KINDS:
+        try:
+            objs = gw.list_objects(kind, label_selector=naming.MANAGED_SELECTOR)
+        except ForbiddenError as exc:
+            if result is not None:
+                result.unread.append(f"{kind}s: {exc.message}")
+            continue
+        for obj in objs:
+            obj.setdefault("kind", kind)
+            if kind == "Secret" and obj.get("type") != tokens.BINDING_SECRET_TYPE:
+                continue  # only the Secrets tokens are bound to
+            found.append((kind, obj))
+    return found
 
 
 def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupResult:
     reg_ns = registry.namespace_from(opts.registry_namespace)
+    records: dict[str, registry.UserRecord] = {}
     with reporter.step("Read registry") as s:
-        statuses, warnings = record_statuses(gw, reg_ns)
+        statuses, warnings = record_statuses(gw, reg_ns, records)
         active = sum(1 for v in statuses.values() if v == "active")
         s.detail = f"{reg_ns}: {len(statuses)} record(s), {active} active"
     for w in warnings:
@@ -304,7 +385,13 @@ def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupRes
     res = CleanupResult([], opts.delete, reg_ns, active, min_age_seconds=opts.min_age_seconds)
     with reporter.step("Find leftovers") as s:
         orphans, too_young = find_orphans(
-            gw, statuses, users=opts.users, min_age_seconds=opts.min_age_seconds, registry_namespace=reg_ns, result=res
+            gw,
+            statuses,
+            users=opts.users,
+            min_age_seconds=opts.min_age_seconds,
+            registry_namespace=reg_ns,
+            result=res,
+            records=records,
         )
         res.orphans, res.too_young = orphans, too_young
         s.detail = f"{len(orphans)} orphaned object(s)" + (
@@ -318,16 +405,21 @@ def cleanup(opts: CleanupOptions, gw: Gateway, reporter: Reporter) -> CleanupRes
     first_error: KubeuserError | None = None
     with reporter.step("Delete leftovers") as s:
         reg = registry.Registry(gw, reg_ns)
-        active_now: dict[str, bool] = {}
+        active_now: dict[str, registry.UserRecord | None] = {}
+        now = datetime.now(timezone.utc)
         for o in orphans:
             if o.user is not None and not o.no_certificate:
-                # only the missing record makes it an orphan: a create elsewhere may have finished meanwhile
+                # a create, renew or `token` elsewhere may have finished meanwhile: judge it by the record as it
+                # is now (a token object of an active user only while the record still says it is stale)
                 if o.user not in active_now:
                     found = reg.get(o.user)
-                    active_now[o.user] = found is not None and found[0].status == "active"
-                    if active_now[o.user]:
+                    active_now[o.user] = found[0] if found is not None and found[0].status == "active" else None
+                current = active_now[o.user]
+                if current is not None and (
+                    o.kind not in TOKEN_KINDS or token_problem(o.kind, o.name, o.namespace, current, now) is None
+                ):
+                    if o.user not in res.kept:
                         res.kept.append(o.user)
-                if active_now[o.user]:
                     continue
             try:
                 if o.kind == CSR_KIND:

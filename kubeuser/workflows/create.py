@@ -141,9 +141,15 @@ def check_token_options(*, groups: list[str], csr: bool, key_spec_given: bool) -
             hint="grant the access itself with --rule/--role/--clusterrole, or use --auth x509 for group membership",
         )
     if csr:
-        raise UsageError("--csr does not go with --auth token: a token identity has no key or certificate request")
+        raise UsageError(
+            "--csr does not go with --auth token: a token identity has no key or certificate request",
+            hint="drop --csr for a token identity, or drop --auth token to sign the user's request",
+        )
     if key_spec_given:
-        raise UsageError("--key-type/--key-size do not go with --auth token: a token identity has no key")
+        raise UsageError(
+            "--key-type/--key-size do not go with --auth token: a token identity has no key",
+            hint="drop --key-type/--key-size, or use --auth x509 for a key and certificate",
+        )
 
 
 def names_for(user: str, cluster: str, context_name: str | None) -> tuple[str, str]:

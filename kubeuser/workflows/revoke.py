@@ -269,20 +269,12 @@ def _kill_tokens(
         now = registry.now_iso()
         for c in record.token_secrets():
             c.invalidated_at = now  # deleted now, or gone before
-        if record.service_account:
-            sa = gw.get_object("ServiceAccount", record.service_account, ns)
-            if sa is not None and ownership.classify(sa, record.user, registry_ns) == ownership.OURS:
-                gw.delete_object("ServiceAccount", record.service_account, ns)
+        try:
+            if steps.delete_service_account(gw, record, registry_ns):
                 res.service_account_deleted = True
                 res.deleted.append(f"ServiceAccount {ns}/{record.service_account}")
-            elif sa is not None:
-                res.errors.append(
-                    ConflictError(
-                        f"ServiceAccount {ns}/{record.service_account} is not kubeuser's for {record.user!r} "
-                        f"({ownership.describe_owner(sa)}); not deleted",
-                        hint="its tokens may still work; inspect it with kubectl",
-                    )
-                )
+        except ConflictError as exc:
+            res.errors.append(exc)
         s.detail = (
             f"{len(res.tokens_killed)} token Secret(s)"
             + (f", ServiceAccount {ns}/{record.service_account}" if res.service_account_deleted else "")

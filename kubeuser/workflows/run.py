@@ -1,11 +1,13 @@
 """``kubeuser run NAME -- CMD``: an ephemeral user for the duration of one command.
 
 create (standalone kubeconfig in a private temp dir, no key under ~/.kube) → run CMD with
-``KUBECONFIG`` pointing at it → revoke (bindings, CSRs, registry record marked revoked) → delete
-the temp dir. Cleanup also happens when CMD fails, cannot be started, or kubeuser gets SIGINT or
-SIGTERM: while CMD runs the signal is forwarded to it, kubeuser waits for it to exit, then cleans
-up; during setup the signal interrupts creation (which rolls back what it made). Further signals
-during cleanup are noted and ignored so cleanup completes.
+``KUBECONFIG`` pointing at it → revoke (bindings, CSRs, registry record marked revoked; for a
+token identity, ``--auth token``, also its ServiceAccount and the Secret its one token is bound
+to, so the token is dead within seconds) → delete the temp dir. Cleanup also happens when CMD
+fails, cannot be started, or kubeuser gets SIGINT or SIGTERM: while CMD runs the signal is
+forwarded to it, kubeuser waits for it to exit, then cleans up; during setup the signal
+interrupts creation (which rolls back what it made). Further signals during cleanup are noted
+and ignored so cleanup completes.
 
 The exit code is CMD's (128+N if a signal N killed it); 127 if CMD was not found, 126 if it could
 not be executed: both are checked before the user is created (and again when CMD starts).
@@ -69,8 +71,9 @@ class RunResult:
     exit_code: int
     command_started: bool = False
     signal: int | None = None  # the first signal kubeuser received, if any
-    serial: str | None = None
+    serial: str | None = None  # the certificate's serial, or the Secret a token is bound to
     not_after: str | None = None
+    auth: str = "x509"
     revoked: bool = False
     residual: list[str] = field(default_factory=list)
     tmpdir_removed: bool = False
@@ -178,15 +181,15 @@ def run(
                 # create rolled back what it made; but a signal right after it returned would leave the user
                 created = _created_since(gw, copts.registry_namespace, user, started_at)
                 raise
-            result.serial = res.serial
-            result.not_after = res.not_after
+            result.serial, result.not_after, result.auth = res.serial, res.not_after, res.auth
             idle, gw = gw, None
             idle.close()  # no idle connections while CMD runs (it may run for long); cleanup opens a new one
             guard.phase = CHILD
             if guard.received is not None:
                 raise Interrupted(guard.received)
+            what = "token bound to Secret" if result.auth == "token" else "certificate"
             reporter.note(
-                f"running {_shell_words(opts.command)} as {user} (certificate {result.serial}, "
+                f"running {_shell_words(opts.command)} as {user} ({what} {result.serial}, "
                 f"valid until {result.not_after}); KUBECONFIG={kc}"
             )
             child_env = dict(os.environ if env is None else env)
@@ -277,7 +280,13 @@ def _cleanup_user(
         return
     result.revoked = True
     result.residual = [b.describe() for b in rv.residual_bindings]
-    if rv.still_authenticates:
+    if rv.auth == "token" and not rv.still_authenticates:
+        reporter.note(
+            f"{result.user} revoked: ServiceAccount {rv.service_account} "
+            + ("deleted" if rv.service_account_deleted else "already gone")
+            + f" with {len(rv.tokens_killed)} token Secret(s); its token gets 401 within about 10 s"
+        )
+    elif rv.still_authenticates:
         reporter.note(
             f"{result.user} revoked; its certificate authenticates until {rv.not_after} (Kubernetes cannot revoke it)"
             + (", still bound: " + "; ".join(result.residual) if result.residual else ", with no bindings left")

@@ -496,6 +496,23 @@ def retire_tokens(
     return done
 
 
+def delete_service_account(gw: Gateway, record: registry.UserRecord, registry_ns: str) -> bool:
+    """Delete the record's ServiceAccount, which kills every token it has (≤ ~10 s: the API server's
+    authentication cache). False: it was gone already. ConflictError: it is not kubeuser's for the user."""
+    ns = record.service_account_namespace or registry_ns
+    name = record.service_account
+    sa = gw.get_object("ServiceAccount", name, ns) if name else None
+    if sa is None or name is None:
+        return False
+    if ownership.classify(sa, record.user, registry_ns) != ownership.OURS:
+        raise ConflictError(
+            f"ServiceAccount {ns}/{name} is not kubeuser's for {record.user!r} ({ownership.describe_owner(sa)}); "
+            "not deleted",
+            hint="its tokens may still work; inspect it with kubectl",
+        )
+    return gw.delete_object("ServiceAccount", name, ns)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -859,6 +876,10 @@ def build_record(
         kubeconfig_file=kubeconfig_file,
         key_holder=key_holder,
     )
+    if existing is not None:  # a token identity's ServiceAccount and sign-in tokens stay known, also when it
+        old = existing[0]  # becomes a certificate user (create --force): so they can be deleted
+        record.service_account, record.service_account_namespace = old.service_account, old.service_account_namespace
+        record.sign_in_tokens = list(old.sign_in_tokens)
     if isinstance(issued, IssuedToken):
         record.auth = tokens.AUTH_TOKEN
         record.service_account, record.service_account_namespace = issued.service_account, issued.namespace
