@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from kubeuser import errors
 from kubeuser.errors import UsageError
 
 MIN_SECONDS = 600  # certificates.k8s.io/v1 spec.expirationSeconds minimum
@@ -19,7 +20,7 @@ def parse(text: str, *, minimum: int = MIN_SECONDS) -> int:
     """Seconds for ``text``: units s, m, h, d, w, combinable (``1h30m``); a bare number is seconds, but a
     number without a unit after one with (``1h30``) is refused. UsageError below *minimum* or above 10 years."""
     t = text.strip().lower()
-    shown = _shown(text)
+    shown = errors.shown(text)
     if len(t) > 40:
         raise UsageError(f"cannot read duration {shown!r}: too long", hint="use e.g. 10m, 2h, 7d, 1h30m")
     if t.isascii() and t.isdigit():
@@ -47,12 +48,6 @@ def parse_window(text: str, flag: str) -> int:
     except UsageError as exc:
         exc.message = f"{flag}: {exc.message}"
         raise
-
-
-def _shown(text: str) -> str:
-    """The input as it may appear in a one-line message: stripped, control characters escaped, bounded."""
-    s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text.strip())
-    return s if len(s) <= 40 else s[:40] + "…"
 
 
 def check(seconds: int, shown: str | None = None, *, minimum: int = MIN_SECONDS) -> int:

@@ -89,3 +89,10 @@ class DeniedError(KubeuserError):
 
 class CheckFailedError(KubeuserError):
     exit_code = ExitCode.CHECK_FAILED
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """User input as it may appear in a one-line message: stripped, non-printable characters escaped, at most
+    *limit* characters (then …). Quote it with ``!r`` where the message quotes it."""
+    s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text.strip())
+    return s if len(s) <= limit else s[:limit] + "…"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeuser import naming
-from kubeuser.errors import UsageError
+from kubeuser.errors import UsageError, shown
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -29,7 +29,7 @@ def parse_rule(text: str) -> dict[str, Any]:
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise UsageError(
-            f"cannot read rule {text[:60]!r}",
+            f"cannot read rule {shown(text, 60)!r}",
             hint="use VERBS:RESOURCES[:APIGROUP], e.g. --rule get,list,watch:pods or --rule get,list:deployments:apps",
         )
     verbs = [v.strip().lower() for v in parts[0].split(",")]
@@ -40,17 +40,17 @@ def parse_rule(text: str) -> dict[str, Any]:
     bad = [v for v in verbs if v not in KNOWN_VERBS]
     if bad:
         raise UsageError(
-            f"unknown verb {bad[0]!r} in rule {text[:60]!r}",
+            f"unknown verb {shown(bad[0])!r} in rule {shown(text, 60)!r}",
             hint="verbs: " + ", ".join(sorted(KNOWN_VERBS - {"*"})) + ", or *",
         )
     for r in resources:
         if not _RESOURCE.match(r):
             raise UsageError(
-                f"bad resource {r[:40]!r} in rule {text[:60]!r}",
+                f"bad resource {shown(r)!r} in rule {shown(text, 60)!r}",
                 hint="resources are plural lowercase names such as pods, deployments, pods/log",
             )
     if group and not _GROUP.match(group):
-        raise UsageError(f"bad API group {group[:40]!r} in rule {text[:60]!r}", hint="e.g. apps, batch")
+        raise UsageError(f"bad API group {shown(group)!r} in rule {shown(text, 60)!r}", hint="e.g. apps, batch")
     return {"apiGroups": [group], "resources": _dedupe(resources), "verbs": _dedupe(verbs)}
 
 
@@ -60,7 +60,7 @@ def _dedupe(items: Sequence[str]) -> list[str]:
 
 def check_ref_name(kind: str, name: str) -> str:
     if not name or _NAME_FORBIDDEN.search(name) or name in (".", ".."):
-        raise UsageError(f"invalid {kind} name {name!r}", hint=f"give the name of an existing {kind}")
+        raise UsageError(f"invalid {kind} name {shown(name, 60)!r}", hint=f"give the name of an existing {kind}")
     return name
 
 
