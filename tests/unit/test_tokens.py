@@ -316,7 +316,8 @@ def test_create_force_from_token_to_certificate_kills_the_tokens(env: dict[str, 
     assert kinds(gw, "Secret") == [] and kinds(gw, "ServiceAccount") == []
     assert res.service_account_deleted == f"{REG}/user01" and len(res.invalidated) == 1
     rec = record(gw)
-    assert rec.auth == "x509" and rec.service_account is None and rec.token_secrets() == []
+    # the ServiceAccount's name stays on the record (cleanup finds it should its deletion ever fail); it is gone
+    assert rec.auth == "x509" and rec.service_account == "user01" and rec.token_secrets() == []
     binding = gw.objects[("RoleBinding", "dev", "kubeuser:user01")]
     assert binding["subjects"] == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "user01"}]
 
