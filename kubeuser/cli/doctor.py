@@ -24,20 +24,20 @@ if TYPE_CHECKING:
 
 DOCTOR_EPILOG = """Examples:
 
+\b
   kubeuser doctor
-
   kubeuser doctor --context alice@prod -n dev
-
-  kubeuser doctor --kubeconfig ./alice.kubeconfig -o json
+  kubeuser doctor --kubeconfig alice.kubeconfig -o json
 
 Exit status: 0 when the identity authenticates (authorization problems are warnings), 12 otherwise.
 """
 
 PREFLIGHT_EPILOG = """Examples:
 
+\b
   kubeuser preflight -n dev
-
-  kubeuser preflight --context admin@prod --timeout 60 -o yaml
+  kubeuser preflight --context admin@prod --timeout 60 \\
+      -o yaml
 
 It submits one throwaway CSR (CN kubeuser-preflight-<random>, 10 minutes) to prove the signer issues,
 always deletes it, and signs in with the certificate to prove the API server accepts it. Exit status:
@@ -54,7 +54,9 @@ def doctor(
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     output: OutputOpt = "text",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds for each network probe (DNS, TCP, TLS).")] = 3.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds for each network probe (DNS, TCP, TLS).")
+    ] = 3.0,
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
@@ -76,7 +78,10 @@ def preflight(
     namespace: NamespaceOpt = None,
     registry_namespace: RegistryNsOpt = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the throwaway certificate.")
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for the signer to issue the throwaway certificate."
+        ),
     ] = 30.0,
     output: OutputOpt = "text",
     debug: DebugOpt = False,

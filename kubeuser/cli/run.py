@@ -26,11 +26,17 @@ from kubeuser.cli.app import (
 
 EPILOG = """Examples:
 
-  kubeuser run ci-smoke --rule get,list:pods -n staging -- kubectl get pods
+\b
+  kubeuser run ci-smoke --rule get,list:pods \\
+      -n staging -- kubectl get pods
 
-  kubeuser run deployer --ttl 30m --role deployer -n prod -- ./deploy.sh v1.2.3
+\b
+  kubeuser run deployer --ttl 30m --role deployer \\
+      -n prod -- ./deploy.sh v1.2.3
 
-  kubeuser run auditor --clusterrole view --cluster-wide -- kubectl get deploy -A
+\b
+  kubeuser run auditor --clusterrole view \\
+      --cluster-wide -- kubectl get deploy -A
 
 The user exists only while CMD runs: afterwards its bindings, CSRs and registry record are
 revoked and the temporary kubeconfig is deleted (also when CMD fails, or on SIGINT/SIGTERM).
@@ -47,7 +53,10 @@ def run(
     ] = None,
     group: GroupOpt = None,
     ttl: Annotated[
-        str, typer.Option("--ttl", help="Certificate lifetime (at least 10m); the user is revoked when CMD ends.")
+        str,
+        typer.Option(
+            "--ttl", metavar="DURATION", help="Certificate lifetime (at least 10m); the user is revoked when CMD ends."
+        ),
     ] = "15m",
     namespace: NamespaceOpt = None,
     rule: RuleOpt = None,
