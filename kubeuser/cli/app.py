@@ -14,7 +14,7 @@ import typer.main
 import typer.models
 import typer.utils
 
-from kubeuser import __version__
+from kubeuser import __version__, completion
 from kubeuser.cli.commands import BY_NAME, COMMANDS, Command
 
 try:  # typer ≥ 0.22 vendors click
@@ -201,16 +201,18 @@ KubeconfigOpt = Annotated[
 ContextOpt = Annotated[
     str | None,
     typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use (default: current-context).",
-                 show_default=False),
+                 show_default=False, autocompletion=completion.contexts),
 ]  # fmt: skip
 NamespaceOpt = Annotated[
     str | None,
     typer.Option("-n", "--namespace", metavar="NAMESPACE",
-                 help="Namespace (default: the context's namespace, else 'default').", show_default=False),
+                 help="Namespace (default: the context's namespace, else 'default').", show_default=False,
+                 autocompletion=completion.namespaces),
 ]  # fmt: skip
 OutputOpt = Annotated[
     str,
-    typer.Option("-o", "--output", metavar="FORMAT", help="Output format: text, json or yaml.", case_sensitive=False),
+    typer.Option("-o", "--output", metavar="FORMAT", help="Output format: text, json or yaml.", case_sensitive=False,
+                 autocompletion=completion.output_formats),
 ]  # fmt: skip
 DebugOpt = Annotated[bool, typer.Option("--debug", "--traceback", help="Show tracebacks on errors.")]
 RegistryNsOpt = Annotated[
@@ -220,9 +222,12 @@ RegistryNsOpt = Annotated[
         metavar="NAMESPACE",
         help="Namespace of kubeuser's user records (default: $KUBEUSER_REGISTRY_NAMESPACE or kubeuser-system).",
         show_default=False,
+        autocompletion=completion.namespaces,
     ),
 ]
-UserArg = Annotated[str, typer.Argument(metavar="NAME", help="The user.")]  # a user kubeuser manages
+UserArg = Annotated[
+    str, typer.Argument(metavar="NAME", help="The user.", autocompletion=completion.users)
+]  # a user kubeuser manages: completed from the registry
 
 
 # Identity and access options shared by create and run -------------------------------------------
@@ -256,7 +261,9 @@ AllowMissingRolesOpt = Annotated[
     ),
 ]
 ClusterWideOpt = Annotated[bool, typer.Option("--cluster-wide", help="Bind --clusterrole with a ClusterRoleBinding.")]
-KeyTypeOpt = Annotated[str, typer.Option("--key-type", metavar="TYPE", help="ecdsa, rsa or ed25519.")]
+KeyTypeOpt = Annotated[
+    str, typer.Option("--key-type", metavar="TYPE", help="ecdsa, rsa or ed25519.", autocompletion=completion.key_types)
+]
 KeySizeOpt = Annotated[
     int | None,
     typer.Option(

@@ -16,6 +16,7 @@ from kubeuser.cli.app import (
     app,
     check_output,
 )
+from kubeuser.completion import key_types
 
 EPILOG = """Examples:
 
@@ -52,6 +53,7 @@ def renew(
             metavar="TYPE",
             help="ecdsa, rsa or ed25519 for the new key (default: the current key's type).",
             show_default=False,
+            autocompletion=key_types,
         ),
     ] = None,
     key_size: Annotated[

@@ -17,6 +17,7 @@ from kubeuser.cli.app import (
     app,
     check_output,
 )
+from kubeuser.completion import list_output_formats
 
 if TYPE_CHECKING:
     from kubeuser.registry import UserRecord
@@ -30,6 +31,7 @@ ListOutputOpt = Annotated[
         metavar="FORMAT",
         help="Output format: text, wide (more columns), json or yaml.",
         case_sensitive=False,
+        autocompletion=list_output_formats,
     ),
 ]
 ExpiringOpt = Annotated[
