@@ -17,7 +17,7 @@ import typer.utils
 from kubeuser import __version__, completion
 from kubeuser.cli.commands import BY_NAME, COMMANDS, Command
 
-try:  # typer ≥ 0.22 vendors click
+try:  # newer typer vendors its own click (typer._click); 0.20 uses the click package
     from typer._click.exceptions import UsageError as _ClickUsageError  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError as _ClickUsageError  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
