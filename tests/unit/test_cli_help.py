@@ -77,12 +77,17 @@ def examples(text: str) -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.mark.parametrize("columns", sorted(WIDTHS))
-@pytest.mark.parametrize("name", NAMES)
-def test_help_has_no_python_type_placeholders(
-    name: str, columns: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    text = _help(name, columns, monkeypatch, capsys)
+@pytest.fixture(params=[(n, c) for n in NAMES for c in sorted(WIDTHS)], ids=lambda p: f"{p[0]}-{p[1]}")
+def rendered(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, str, str]:
+    """(command, COLUMNS, ``kubeuser COMMAND --help`` at that width), for every command and both widths."""
+    name, columns = request.param
+    return name, columns, _help(name, columns, monkeypatch, capsys)
+
+
+def test_help_has_no_python_type_placeholders(rendered: tuple[str, str, str]) -> None:
+    name, _, text = rendered
     assert text.startswith(f"Usage: kubeuser {name} [OPTIONS]")
     found = [m.group(0) for m in PLACEHOLDERS.finditer(text)]
     assert not found, f"`kubeuser {name} --help` shows placeholders {found}:\n{text}"
@@ -107,21 +112,17 @@ def test_every_option_that_takes_a_value_shows_its_metavar(
             assert after == param.metavar, f"`kubeuser {name} --help`: {row.strip()!r} lacks {param.metavar}"
 
 
-@pytest.mark.parametrize("columns", sorted(WIDTHS))
-@pytest.mark.parametrize("name", NAMES)
-def test_examples_are_whole_commands_within_the_width(
-    name: str, columns: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    text = _help(name, columns, monkeypatch, capsys)
+def test_examples_are_whole_commands_within_the_width(rendered: tuple[str, str, str]) -> None:
+    name, columns, text = rendered
     width = WIDTHS[columns]
     assert "\nExamples:" in "\n" + "\n".join(ln.strip() for ln in text.splitlines()), f"{name}: no examples"
     found = examples(text)
     assert found, f"`kubeuser {name} --help` has an Examples: section without a command"
-    for command, rendered in found:
+    for command, lines in found:
         # a line of an example that neither starts a command nor continues one is a command broken by wrapping
-        assert command.startswith(f"kubeuser {name}"), f"{name} --help: broken example line {rendered[0]!r}"
+        assert command.startswith(f"kubeuser {name}"), f"{name} --help: broken example line {lines[0]!r}"
         assert not command.endswith("\\"), f"{name} --help: {command!r} continues into nothing"
-        for line in rendered:
+        for line in lines:
             assert len(line) <= width, f"`kubeuser {name} --help` at {columns} columns: {line!r} is wider"
     long_lines = [ln for ln in text.splitlines() if len(ln) > width]
     assert not long_lines, f"`kubeuser {name} --help` at {columns} columns: lines wider than {width}: {long_lines}"
