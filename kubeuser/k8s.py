@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import copy
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,6 +35,7 @@ from kubeuser.errors import (
     UsageError,
 )
 from kubeuser.gateway import SIGNER, Identity, ServerVersion, fresh_copy
+from kubeuser.secretfiles import InMemoryFiles
 
 # kind -> (api group, version, plural, namespaced)
 KINDS: dict[str, tuple[str, str, str, bool]] = {
@@ -166,42 +164,9 @@ def _short(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-class SecretFiles:
-    """File paths for PEM data that exists only in memory.
-
-    The TLS stack (``ssl.SSLContext.load_cert_chain``) reads client keys from a path. On Linux the
-    path is ``/proc/self/fd/N`` of a ``memfd``: nothing is written to disk, and the data disappears
-    with the process even when it is killed with SIGKILL. Elsewhere (or without /proc) it is a 0600
-    file in a private 0700 temp dir, removed by :meth:`close`.
-    """
-
-    def __init__(self) -> None:
-        self._fds: list[int] = []
-        self._dir: str | None = None
-
-    def path(self, name: str, data: bytes) -> str:
-        memfd_create = getattr(os, "memfd_create", None)
-        if memfd_create is not None:
-            try:
-                fd = memfd_create(f"kubeuser-{name}", getattr(os, "MFD_CLOEXEC", 1))
-            except OSError:
-                fd = -1
-            if fd >= 0:
-                self._fds.append(fd)
-                _write_all(fd, data)
-                path = f"/proc/self/fd/{fd}"
-                if os.path.isfile(path):
-                    return path
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="kubeuser-")
-            os.chmod(self._dir, 0o700)
-        path = os.path.join(self._dir, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            _write_all(fd, data)
-        finally:
-            os.close(fd)
-        return path
+class SecretFiles(InMemoryFiles):
+    """:class:`~kubeuser.secretfiles.InMemoryFiles` that also turns a kubeconfig's inline client key and
+    certificate into such paths (:meth:`inline_data_as_files`)."""
 
     def inline_data_as_files(self, config: dict[str, Any], context: str) -> dict[str, Any]:
         """A copy of ``config`` where the context user's inline ``client-key-data`` and
@@ -229,23 +194,6 @@ class SecretFiles:
             entry[key] = self.path(key, raw)
             del entry[f"{key}-data"]
         return config
-
-    def close(self) -> None:
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds.clear()
-        if self._dir is not None:
-            for n in os.listdir(self._dir):
-                os.unlink(os.path.join(self._dir, n))
-            os.rmdir(self._dir)
-            self._dir = None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 class K8sGateway:

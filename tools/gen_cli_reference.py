@@ -25,7 +25,7 @@ import sys
 import textwrap
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -130,32 +130,8 @@ def md(text: str) -> str:
     return " ".join(text.split()).translate(_ESCAPES)
 
 
-def declared_help(cmd: Any, name: str) -> str:
-    """The ``help=`` given in ``typer.Argument``/``typer.Option`` of the command function's parameter.
-
-    Some typer/click pairs lose an argument's help on the click object; the declaration keeps it.
-    """
-    callback = inspect.unwrap(getattr(cmd, "callback", None) or (lambda: None))
-    try:
-        hints = typing.get_type_hints(callback, include_extras=True)
-    except Exception:
-        return ""
-    hint = hints.get(name)
-    # Python 3.10 wraps an Annotated parameter whose default is None in Optional[...]
-    for annotated in (hint, *typing.get_args(hint)):
-        for meta in getattr(annotated, "__metadata__", ()):
-            text = getattr(meta, "help", None)
-            if isinstance(text, str):
-                return text
-    default = inspect.signature(callback).parameters.get(name)
-    text = getattr(getattr(default, "default", None), "help", None)
-    return text if isinstance(text, str) else ""
-
-
-def param_help(param: Any, cmd: Any = None) -> str:
+def param_help(param: Any) -> str:
     text = _FIXED_HELP.get(param.name) or getattr(param, "help", None) or ""
-    if not text and cmd is not None:
-        text = declared_help(cmd, param.name)
     extra = []
     if getattr(param, "multiple", False) and "repeatable" not in text.lower():
         extra.append("Repeatable.")
@@ -190,10 +166,14 @@ def _visible(params: list[Any]) -> list[Any]:
 
 
 def _subcommands(cmd: Any) -> list[tuple[str, Any]]:
-    commands = getattr(cmd, "commands", None)
-    if not isinstance(commands, Mapping):  # the root's is kubeuser's lazy mapping, not a dict
+    """A group's commands, asked as click asks a group (the root builds each one lazily)."""
+    if not hasattr(cmd, "list_commands"):
         return []
-    return sorted(((n, c) for n, c in commands.items() if not getattr(c, "hidden", False)), key=lambda nc: nc[0])
+    import typer
+
+    ctx = typer.Context(cmd, info_name=cmd.name)
+    found = ((n, cmd.get_command(ctx, n)) for n in cmd.list_commands(ctx))
+    return sorted(((n, c) for n, c in found if c is not None and not getattr(c, "hidden", False)), key=lambda nc: nc[0])
 
 
 def walk(cmd: Any, path: tuple[str, ...] = (PROG,)) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -237,12 +217,12 @@ def command_section(path: tuple[str, ...], cmd: Any, level: int) -> list[str]:
         out += ["**Arguments**", "", "| Argument | Type | Required | Description |", "| --- | --- | --- | --- |"]
         for p in args:
             req = "yes" if getattr(p, "required", False) else "no"
-            out.append(f"| `{argument_metavar(p).strip('[]')}` | {md(type_name(p))} | {req} | {param_help(p, cmd)} |")
+            out.append(f"| `{argument_metavar(p).strip('[]')}` | {md(type_name(p))} | {req} | {param_help(p)} |")
         out.append("")
     out += ["**Options**", "", "| Option | Type | Default | Description |", "| --- | --- | --- | --- |"]
     for p in opts:
         kind = "flag" if _is_flag(p) else md(type_name(p))
-        out.append(f"| {option_names(p)} | {kind} | {default_text(p)} | {param_help(p, cmd)} |")
+        out.append(f"| {option_names(p)} | {kind} | {default_text(p)} | {param_help(p)} |")
     out.append("| `-h`, `--help` | flag | off | Show the help and exit. |")
     out.append("")
     out += epilog_markdown(getattr(cmd, "epilog", None) or "")
@@ -265,7 +245,7 @@ def epilog_markdown(epilog: str) -> list[str]:
     Blank-line-separated blocks whose lines are indented (or are commands) become one ``text``
     code block; other blocks become paragraphs.
     """
-    lines = epilog.strip("\n").splitlines()
+    lines = [ln for ln in epilog.strip("\n").splitlines() if ln.strip() != "\b"]  # click's "keep as is" marks
     if not lines:
         return []
     out: list[str] = []

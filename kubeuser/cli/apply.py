@@ -11,12 +11,11 @@ from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, Reg
 
 EPILOG = """Examples:
 
+\b
   kubeuser apply -f users.yaml --out-dir handout/
-
   kubeuser apply -f users.yaml --dry-run
-
-  kubeuser apply -f users.yaml --prune --renew-before 14d -o json
-
+  kubeuser apply -f users.yaml --prune \\
+      --renew-before 14d -o json
   kubeuser apply -f users.yaml --prune --max-prune 3
 
 The file format is described in docs/users-as-code.md.
@@ -28,7 +27,11 @@ def apply(
     filename: Annotated[
         str,
         typer.Option(
-            "-f", "--filename", help="The users file (YAML, kind UserList); '-' reads stdin.", show_default=False
+            "-f",
+            "--filename",
+            metavar="FILE",
+            help="The users file (YAML, kind UserList); '-' reads stdin.",
+            show_default=False,
         ),
     ],
     prune: Annotated[
@@ -60,12 +63,18 @@ def apply(
         ),
     ] = False,
     renew_before: Annotated[
-        str, typer.Option("--renew-before", help="Renew certificates expiring within this duration (0 = only expired).")
+        str,
+        typer.Option(
+            "--renew-before",
+            metavar="DURATION",
+            help="Renew certificates expiring within this duration (0 = only expired).",
+        ),
     ] = "7d",
     out_dir: Annotated[
         str | None,
         typer.Option(
             "--out-dir",
+            metavar="DIR",
             help="Write one standalone kubeconfig per created/renewed user here (files 0600, directory 0700) "
             "instead of merging them into your kubeconfig.",
             show_default=False,
@@ -75,12 +84,12 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan (create/renew/update/unchanged/prune); change nothing.")
     ] = False,
-    parallel: Annotated[int, typer.Option("--parallel", help="Users onboarded at the same time.")] = 4,
+    parallel: Annotated[int, typer.Option("--parallel", metavar="N", help="Users onboarded at the same time.")] = 4,
     output: OutputOpt = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the signer, per certificate.")
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the signer, per certificate.")
     ] = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,

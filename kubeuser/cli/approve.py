@@ -10,11 +10,11 @@ from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, app
 
 EPILOG = """Examples:
 
+\b
   kubeuser approve
-
   kubeuser approve csr-alice --max-ttl 24h
-
-  kubeuser approve --all-pending --deny-failing --dry-run
+  kubeuser approve --all-pending --deny-failing \\
+      --dry-run
 
 Without names or --all-pending it only lists the pending kubernetes.io/kube-apiserver-client requests: what
 each really asks for (CN, O, key, usages, lifetime, requestor) and kubeuser's verdict. Requests that pass
@@ -38,6 +38,7 @@ def approve(
         str | None,
         typer.Option(
             "--max-ttl",
+            metavar="DURATION",
             help="Refuse requests for a longer lifetime, or for the signer's default (no expirationSeconds): "
             "10m, 2h, 7d (at least 10m).",
             show_default=False,

@@ -22,16 +22,21 @@ if TYPE_CHECKING:
 
 REQUEST_EPILOG = """Examples:
 
+\b
   kubeuser request alice -g dev --out alice.csr
 
-  kubeuser request alice --key-type ed25519 | mail -s "please onboard me" admin@example.com
+\b
+  # an ed25519 key; the request goes to stdout
+  kubeuser request alice --key-type ed25519 \\
+      | mail -s "please onboard me" admin@example.com
 """
 
 IMPORT_EPILOG = """Examples:
 
+\b
   kubeuser import alice.kubeconfig
-
-  kubeuser import alice.kubeconfig --context-name prod --set-current
+  kubeuser import alice.kubeconfig --context-name prod \\
+      --set-current
 """
 
 

@@ -12,11 +12,17 @@ DELETE_MIN_AGE = "10m"  # a create takes seconds; older leftovers are not some o
 
 EPILOG = """Examples:
 
-  kubeuser cleanup                      # list what interrupted runs left behind
+\b
+  # list what interrupted runs left behind
+  kubeuser cleanup
 
-  kubeuser cleanup --delete             # delete those older than 10 minutes
+\b
+  # delete those older than 10 minutes
+  kubeuser cleanup --delete
 
-  kubeuser cleanup --delete --min-age 0 -o json   # all of them: no other run is in progress
+\b
+  # all of them: no other run is in progress
+  kubeuser cleanup --delete --min-age 0 -o json
 """
 
 

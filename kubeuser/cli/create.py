@@ -30,15 +30,30 @@ from kubeuser.cli.app import (
 
 EPILOG = """Examples:
 
-  kubeuser create user01 --group dev --days 30 --rule get,list,watch:pods -n dev
+\b
+  # a developer for 30 days, who may read pods in dev
+  kubeuser create user01 --group dev --days 30 \\
+      --rule get,list,watch:pods -n dev
 
-  kubeuser create ci-bot --ttl 30m --clusterrole view --cluster-wide --out ci.kubeconfig -o json
+\b
+  # a CI identity for 30 minutes, in a kubeconfig file
+  kubeuser create ci-bot --ttl 30m --clusterrole view \\
+      --cluster-wide --out ci.kubeconfig -o json
 
-  kubeuser create alice -g dev -g ops --role deployer -n prod --dry-run
+\b
+  # the objects it would make; nothing changes
+  kubeuser create alice -g dev -g ops --role deployer \\
+      -n prod --dry-run
 
-  kubeuser create bob --csr bob.csr --clusterrole view -n dev --out bob.kubeconfig
+\b
+  # for a key that stays with bob (kubeuser request)
+  kubeuser create bob --csr bob.csr --clusterrole view \\
+      -n dev --out bob.kubeconfig
 
-  kubeuser create dash-ro --auth token --ttl 8h --clusterrole view -n apps --out dash.kubeconfig
+\b
+  # a token identity (EKS, proxies, Dashboard sign-in)
+  kubeuser create dash-ro --auth token --ttl 8h \\
+      --clusterrole view -n apps --out dash.kubeconfig
 """
 
 
@@ -47,12 +62,16 @@ def create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name: the certificate's CN and the RBAC subject.")],
     group: GroupOpt = None,
     days: Annotated[
-        int | None, typer.Option("--days", help="Certificate lifetime in days (default 30).", show_default=False)
+        int | None,
+        typer.Option("--days", metavar="DAYS", help="Certificate lifetime in days (default 30).", show_default=False),
     ] = None,
     ttl: Annotated[
         str | None,
         typer.Option(
-            "--ttl", help="Certificate lifetime as a duration: 10m, 2h, 7d (at least 10m).", show_default=False
+            "--ttl",
+            metavar="DURATION",
+            help="Certificate lifetime as a duration: 10m, 2h, 7d (at least 10m).",
+            show_default=False,
         ),
     ] = None,
     namespace: NamespaceOpt = None,
@@ -71,6 +90,7 @@ def create(
         str | None,
         typer.Option(
             "--out",
+            metavar="FILE",
             help="Write a standalone kubeconfig for the user to this file ('-' = stdout) "
             "instead of merging into yours.",
             show_default=False,
@@ -87,7 +107,8 @@ def create(
         ),
     ] = None,
     context_name: Annotated[
-        str | None, typer.Option("--context-name", help="Context name (default NAME@CLUSTER).", show_default=False)
+        str | None,
+        typer.Option("--context-name", metavar="NAME", help="Context name (default NAME@CLUSTER).", show_default=False),
     ] = None,
     set_current: Annotated[bool, typer.Option("--set-current", help="Make the new context current.")] = False,
     allow_system_names: Annotated[

@@ -21,20 +21,20 @@ from kubeuser.cli.app import (
 
 DOCTOR_EPILOG = """Examples:
 
+\b
   kubeuser doctor
-
   kubeuser doctor --context alice@prod -n dev
-
-  kubeuser doctor --kubeconfig ./alice.kubeconfig -o json
+  kubeuser doctor --kubeconfig alice.kubeconfig -o json
 
 Exit status: 0 when the identity authenticates (authorization problems are warnings), 12 otherwise.
 """
 
 PREFLIGHT_EPILOG = """Examples:
 
+\b
   kubeuser preflight -n dev
-
-  kubeuser preflight --context admin@prod --timeout 60 -o yaml
+  kubeuser preflight --context admin@prod --timeout 60 \\
+      -o yaml
 
   kubeuser preflight --auth x509
 
@@ -52,7 +52,9 @@ def doctor(
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     output: OutputOpt = "text",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds for each network probe (DNS, TCP, TLS).")] = 3.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds for each network probe (DNS, TCP, TLS).")
+    ] = 3.0,
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
@@ -78,7 +80,10 @@ def preflight(
     namespace: NamespaceOpt = None,
     registry_namespace: RegistryNsOpt = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the signer to issue the throwaway certificate.")
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for the signer to issue the throwaway certificate."
+        ),
     ] = 30.0,
     auth: Annotated[
         str,

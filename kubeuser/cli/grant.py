@@ -17,23 +17,25 @@ from kubeuser.cli.app import (
     RegistryNsOpt,
     RoleOpt,
     RuleOpt,
+    UserArg,
     app,
     check_output,
 )
 
 GRANT_EPILOG = """Examples:
 
+\b
   kubeuser grant alice --clusterrole view -n dev
-
-  kubeuser grant alice --rule get,list:deployments:apps -n prod
-
-  kubeuser grant ci-bot --clusterrole view --cluster-wide --dry-run
+  kubeuser grant alice -n prod \\
+      --rule get,list:deployments:apps
+  kubeuser grant ci-bot --clusterrole view \\
+      --cluster-wide --dry-run
 """
 
 UNGRANT_EPILOG = """Examples:
 
+\b
   kubeuser ungrant alice --clusterrole view -n dev
-
   kubeuser ungrant alice --all
 """
 
@@ -42,7 +44,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would chan
 
 @app.command(epilog=GRANT_EPILOG)
 def grant(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    name: UserArg,
     namespace: NamespaceOpt = None,
     rule: RuleOpt = None,
     role: RoleOpt = None,
@@ -62,7 +64,7 @@ def grant(
 
 @app.command(epilog=UNGRANT_EPILOG)
 def ungrant(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    name: UserArg,
     namespace: NamespaceOpt = None,
     rule: RuleOpt = None,
     role: RoleOpt = None,

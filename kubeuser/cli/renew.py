@@ -6,33 +6,67 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    UserArg,
+    app,
+    check_output,
+)
+from kubeuser.completion import key_types
+
+EPILOG = """Examples:
+
+\b
+  kubeuser renew alice
+  kubeuser renew alice --days 90 --key-type ed25519
+
+\b
+  # a user handed a kubeconfig file gets a new one
+  kubeuser renew ci-bot --ttl 30m \\
+      --out ci.kubeconfig --force
+
+\b
+  # a user who keeps their own key sends a new request
+  kubeuser renew bob --csr bob.csr --out bob.kubeconfig
+"""
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def renew(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
-    days: Annotated[int | None, typer.Option("--days", help="New lifetime in days.", show_default=False)] = None,
+    name: UserArg,
+    days: Annotated[
+        int | None, typer.Option("--days", metavar="DAYS", help="New lifetime in days.", show_default=False)
+    ] = None,
     ttl: Annotated[
-        str | None, typer.Option("--ttl", help="New lifetime as a duration (10m, 2h, 7d).", show_default=False)
+        str | None,
+        typer.Option("--ttl", metavar="DURATION", help="New lifetime as a duration (10m, 2h, 7d).", show_default=False),
     ] = None,
     reuse_key: Annotated[bool, typer.Option("--reuse-key", help="Keep the current private key.")] = False,
     key_type: Annotated[
         str | None,
         typer.Option(
             "--key-type",
+            metavar="TYPE",
             help="ecdsa, rsa or ed25519 for the new key (default: the current key's type).",
             show_default=False,
+            autocompletion=key_types,
         ),
     ] = None,
     key_size: Annotated[
         int | None,
-        typer.Option("--key-size", help="Key size (default: the current key's size).", show_default=False),
+        typer.Option(
+            "--key-size", metavar="BITS", help="Key size (default: the current key's size).", show_default=False
+        ),
     ] = None,
     out: Annotated[
         str | None,
         typer.Option(
             "--out",
+            metavar="FILE",
             help="Write a standalone kubeconfig ('-' = stdout); required for users who were handed one.",
             show_default=False,
         ),
@@ -50,7 +84,9 @@ def renew(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     output: OutputOpt = "text",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the signer.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the signer.")
+    ] = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:

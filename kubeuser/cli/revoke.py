@@ -13,14 +13,26 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    UserArg,
     app,
     check_output,
 )
 
+EPILOG = """Examples:
 
-@app.command()
+\b
+  kubeuser revoke alice
+  kubeuser revoke alice --purge-local -o json
+
+\b
+  # also take the user out of bindings made by others
+  kubeuser revoke bob --all-bindings -n dev
+"""
+
+
+@app.command(epilog=EPILOG)
 def revoke(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    name: UserArg,
     purge_local: Annotated[
         bool, typer.Option("--purge-local", help="Also delete the local key and cert files.")
     ] = False,

@@ -26,13 +26,21 @@ from kubeuser.cli.app import (
 
 EPILOG = """Examples:
 
-  kubeuser run ci-smoke --rule get,list:pods -n staging -- kubectl get pods
+\b
+  kubeuser run ci-smoke --rule get,list:pods \\
+      -n staging -- kubectl get pods
 
-  kubeuser run deployer --ttl 30m --role deployer -n prod -- ./deploy.sh v1.2.3
+\b
+  kubeuser run deployer --ttl 30m --role deployer \\
+      -n prod -- ./deploy.sh v1.2.3
 
-  kubeuser run auditor --clusterrole view --cluster-wide -- kubectl get deploy -A
+\b
+  kubeuser run auditor --clusterrole view \\
+      --cluster-wide -- kubectl get deploy -A
 
-  kubeuser run ci-token --auth token --rule get,list:pods -n staging -- kubectl get pods
+\b
+  kubeuser run ci-token --auth token --rule get:pods \\
+      -n staging -- kubectl get pods
 
 The user exists only while CMD runs: afterwards its bindings, CSRs and registry record are
 revoked and the temporary kubeconfig is deleted (also when CMD fails, or on SIGINT/SIGTERM).
@@ -53,7 +61,11 @@ def run(
     group: GroupOpt = None,
     ttl: Annotated[
         str,
-        typer.Option("--ttl", help="Certificate or token lifetime (at least 10m); the user is revoked when CMD ends."),
+        typer.Option(
+            "--ttl",
+            metavar="DURATION",
+            help="Certificate or token lifetime (at least 10m); the user is revoked when CMD ends.",
+        ),
     ] = "15m",
     namespace: NamespaceOpt = None,
     rule: RuleOpt = None,

@@ -10,11 +10,16 @@ from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, Reg
 
 EPILOG = """Examples:
 
+\b
+  # a Dashboard/Headlamp sign-in token for 8 hours
   kubeuser token dash-ro --ttl 8h
 
-  kubeuser token ci-bot -o json | jq -r .expirationTimestamp
+\b
+  # token, expiry and ServiceAccount, for a script
+  kubeuser token ci-bot --ttl 1h -o json
 
-  kubectl --server https://my-cluster:6443 --token "$(kubeuser token ci-bot)" get pods
+Use the token alone: `kubectl --kubeconfig /dev/null --server URL --certificate-authority
+CA --token TOKEN` (with your own kubeconfig, kubectl would also send its client certificate).
 """
 
 

@@ -13,14 +13,21 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    UserArg,
     app,
     check_output,
 )
+from kubeuser.completion import list_output_formats
 
 ListOutputOpt = Annotated[
     str,
     typer.Option(
-        "-o", "--output", help="Output format: text, wide (more columns), json or yaml.", case_sensitive=False
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        help="Output format: text, wide (more columns), json or yaml.",
+        case_sensitive=False,
+        autocompletion=list_output_formats,
     ),
 ]
 ExpiringOpt = Annotated[
@@ -35,7 +42,27 @@ ExpiringOpt = Annotated[
 ]
 
 
-@app.command("list")
+LIST_EPILOG = """Examples:
+
+\b
+  kubeuser list
+  kubeuser list -o wide
+
+\b
+  # users whose certificate ends within 7 days (exit 13)
+  kubeuser list --expiring 7d -o json
+"""
+
+SHOW_EPILOG = """Examples:
+
+\b
+  kubeuser show alice
+  kubeuser show alice -n prod
+  kubeuser show ci-bot -o yaml
+"""
+
+
+@app.command("list", epilog=LIST_EPILOG)
 def list_(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -73,9 +100,9 @@ def list_(
         raise typer.Exit(int(ExitCode.EXPIRING))
 
 
-@app.command()
+@app.command(epilog=SHOW_EPILOG)
 def show(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The user.")],
+    name: UserArg,
     namespace: NamespaceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,

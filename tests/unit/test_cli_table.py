@@ -142,20 +142,39 @@ def test_a_run_builds_only_its_command() -> None:
     assert report["modules"] == ["kubeuser.cli.app", "kubeuser.cli.commands", "kubeuser.cli.users"]
 
 
-def test_lazy_commands_mapping() -> None:
-    import typer.main
+def test_lazy_group_lists_the_table_and_builds_a_command_once() -> None:
+    """click's lazy group: list_commands is the table; get_command builds (once) the command asked for."""
+    proc = _python(
+        """
+        import json, sys
+        import typer, typer.main
+        from kubeuser.cli.app import KubeuserCommand, app
 
-    from kubeuser.cli.app import app
-
-    group = typer.main.get_command(app)
-    commands = group.commands  # type: ignore[attr-defined]
-    assert list(commands) == [c.name for c in COMMANDS] and len(commands) == len(COMMANDS)
-    assert "create" in commands and "nope" not in commands
-    assert commands.get("nope") is None
-    create = commands["create"]
-    assert create.name == "create" and create.short_help == BY_NAME["create"].summary
-    assert commands["create"] is create  # built once
-    assert any(p.name == "days" for p in create.params)
+        group = typer.main.get_command(app)
+        ctx = typer.Context(group, info_name="kubeuser")
+        listed = group.list_commands(ctx)
+        before = sorted(m for m in sys.modules if m.startswith("kubeuser.cli."))
+        create = group.get_command(ctx, "create")
+        print(json.dumps({
+            "listed": listed,
+            "before": before,
+            "built": sorted(group.commands),
+            "again": group.get_command(ctx, "create") is create,
+            "unknown": group.get_command(ctx, "nope") is None,
+            "name": create.name,
+            "short_help": create.short_help,
+            "days": [p.name for p in create.params if p.name == "days"],
+            "class": isinstance(create, KubeuserCommand),
+        }))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["listed"] == [c.name for c in COMMANDS]
+    assert report["before"] == ["kubeuser.cli.app", "kubeuser.cli.commands"]  # listing imports no command module
+    assert report["built"] == ["create"] and report["again"] and report["unknown"]
+    assert (report["name"], report["short_help"], report["days"]) == ("create", BY_NAME["create"].summary, ["days"])
+    assert report["class"]
 
 
 def test_unknown_command_suggests_the_close_one(capsys: pytest.CaptureFixture[str]) -> None:
