@@ -129,6 +129,16 @@ NamespaceOpt = Annotated[
 OutputOpt = Annotated[
     str, typer.Option("-o", "--output", help="Output format: text, json or yaml.", case_sensitive=False)
 ]
+RequestTimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-timeout",
+        metavar="DURATION",
+        help="How long each API request may take, connecting and retries included: 30s, 1m or seconds; "
+        "0 = no timeout (default: 5s to connect and 30s to read, per attempt).",
+        show_default=False,
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", "--traceback", help="Show tracebacks on errors.")]
 RegistryNsOpt = Annotated[
     str | None,

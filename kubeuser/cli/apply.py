@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 EPILOG = """Examples:
 
@@ -79,6 +88,7 @@ def apply(
     output: OutputOpt = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the signer, per certificate.")
     ] = 60.0,
@@ -115,7 +125,7 @@ def apply(
             return
         _progress_line(reporter, o)
 
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         result = wf.apply(users, opts, target, gw, reporter, on_done=on_done)
     if fmt != "text":
         render.out(render.dump(result.to_dict(), fmt))

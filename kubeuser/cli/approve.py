@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 if TYPE_CHECKING:
     from kubeuser.workflows.approve import ApproveResult, Judged
@@ -61,6 +69,7 @@ def approve(
     ] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     debug: DebugOpt = False,
 ) -> None:
@@ -85,7 +94,7 @@ def approve(
         dry_run=dry_run,
         allow_system_names=allow_system_names,
     )
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.run(gw, opts, render.ConsoleReporter(quiet=fmt != "text"))
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))

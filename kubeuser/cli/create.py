@@ -19,6 +19,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     TimeoutOpt,
@@ -61,6 +62,7 @@ def create(
     key_size: KeySizeOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     out: Annotated[
         str | None,
         typer.Option(
@@ -142,7 +144,7 @@ def create(
 
     from kubeuser.connect import open_gateway, resolve
 
-    target = resolve(kubeconfig, context)
+    target = resolve(kubeconfig, context, request_timeout)
     reporter = render.ConsoleReporter(quiet=fmt != "text")
     gw = open_gateway(target)
     try:

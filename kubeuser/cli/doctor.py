@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Protocol
 
@@ -15,6 +16,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     app,
     check_output,
 )
@@ -56,21 +58,23 @@ class _CheckLike(Protocol):
 def doctor(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     namespace: NamespaceOpt = None,
     output: OutputOpt = "text",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds for each network probe (DNS, TCP, TLS).")] = 3.0,
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
-    from kubeuser import durations, render
+    from kubeuser import connect, durations, render
     from kubeuser.errors import CheckFailedError, KubeconfigError
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
     durations.timeout(timeout, "--timeout")
+    limit = connect.request_timeout(request_timeout)
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
-        report = wf.run(opts)
+        report = wf.run(opts, lambda target: connect.open_gateway(dataclasses.replace(target, request_timeout=limit)))
     if fmt != "text":
         render.out(render.dump(report.to_dict(), fmt))
     else:
@@ -102,6 +106,7 @@ def doctor(
 def preflight(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     namespace: NamespaceOpt = None,
     registry_namespace: RegistryNsOpt = None,
     timeout: Annotated[
@@ -119,7 +124,7 @@ def preflight(
     fmt = check_output(output)
     durations.timeout(timeout, "--timeout")
     reg_ns = registry.namespace_from(registry_namespace)
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         cert_cn = None
         with contextlib.suppress(KubeuserError):
             pem = target.ctx.client_certificate_pem()

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 
 @app.command()
@@ -49,6 +58,7 @@ def renew(
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the signer.")] = 60.0,
     registry_namespace: RegistryNsOpt = None,
@@ -85,7 +95,7 @@ def renew(
         from kubeuser.cli.app import read_input
 
         opts.csr_pem = read_input(csr, "--csr")
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         res = wf.renew(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))

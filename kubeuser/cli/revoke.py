@@ -13,6 +13,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     app,
     check_output,
 )
@@ -30,6 +31,7 @@ def revoke(
     namespace: NamespaceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -51,7 +53,7 @@ def revoke(
         registry_namespace=registry_namespace,
         namespace=namespace,
     )
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         res = wf.revoke(opts, target, gw, render.ConsoleReporter(quiet=fmt != "text"))
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))

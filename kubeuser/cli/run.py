@@ -18,6 +18,7 @@ from kubeuser.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     TimeoutOpt,
@@ -59,6 +60,7 @@ def run(
     key_size: KeySizeOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     timeout: TimeoutOpt = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -92,7 +94,7 @@ def run(
 
     from kubeuser.connect import open_gateway, resolve
 
-    target = resolve(kubeconfig, context)
+    target = resolve(kubeconfig, context, request_timeout)
     reporter = render.ConsoleReporter()  # stderr: stdout belongs to CMD
     try:
         res = wf.run(wf.RunOptions(opts, list(command)), target, lambda: open_gateway(target), reporter)

@@ -13,6 +13,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     app,
     check_output,
 )
@@ -43,6 +44,7 @@ ExpiringOpt = Annotated[
 def list_(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: ListOutputOpt = "text",
     expiring: ExpiringOpt = None,
     registry_namespace: RegistryNsOpt = None,
@@ -59,7 +61,7 @@ def list_(
         raise UsageError(f"unknown output format {output!r}", hint="use -o text, -o wide, -o json or -o yaml")
     fmt = "text" if wide else check_output(output)
     window = durations.parse_window(expiring, "--expiring") if expiring is not None else None
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
         records = reg.list()
         if not records and reg.namespace != registry.DEFAULT_NAMESPACE:
@@ -118,6 +120,7 @@ def show(
     namespace: NamespaceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -128,7 +131,7 @@ def show(
     from kubeuser.workflows import users as wf
 
     fmt = check_output(output)
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.show(gw, registry.namespace_from(registry_namespace), name, namespace)
     if fmt != "text":
         render.out(render.dump(res.to_dict(), fmt))
