@@ -59,8 +59,12 @@ class ConsoleReporter:
         took = time.monotonic() - t0
         detail = f" — {escape(s.detail)}" if s.detail else ""
         timing = f" [dim]({took:.2f}s)[/dim]" if self.live else f" ({took:.2f}s)"
-        marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else (escape("[skip]"), escape("[ok]"))
-        mark = marks[0] if s.skipped else marks[1]
+        if s.failed:
+            mark = "[red]✗[/red]" if self.live else escape("[FAIL]")
+        elif s.skipped:
+            mark = "[dim]-[/dim]" if self.live else escape("[skip]")
+        else:
+            mark = "[green]✓[/green]" if self.live else escape("[ok]")
         self.console.print(f"{mark} {escape(title)}{detail}{timing}")
         faults.after_step(title)
 

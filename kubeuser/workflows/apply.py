@@ -389,6 +389,7 @@ def apply(
                     raise
                 reporter.warn(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
                 s.detail = "missing permissions (see the warning)"
+                s.failed = True
             else:
                 s.detail = f"may create and approve CSRs and grant what {len(onboarding)} user(s) need"
         missing = _missing_namespaces(gw, onboarding, reporter)
@@ -454,6 +455,7 @@ def apply(
         _run_all(ctx, todo, opts.parallel, on_done)
         failed = sum(1 for o, _ in todo if o.failed)
         s.detail = f"{len(todo) - failed} done" + (f", {failed} FAILED" if failed else "")
+        s.failed = bool(failed)
     result.seconds = time.monotonic() - t0
     return result
 
@@ -479,6 +481,7 @@ def _missing_namespaces(gw: Gateway, items: Sequence[PlannedUser], reporter: Rep
     with reporter.step("Check namespaces") as s:
         missing = {ns for ns in wanted if gw.get_object("Namespace", ns) is None}
         s.detail = f"{len(wanted)} exist" if not missing else "missing: " + ", ".join(sorted(missing))
+        s.failed = bool(missing)
     return missing
 
 
