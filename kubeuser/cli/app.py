@@ -189,6 +189,29 @@ TimeoutOpt = Annotated[
 ]
 
 
+PrintKeyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--print-key",
+        help="With --out -: print the kubeconfig, private key included, even when stdout is a terminal.",
+    ),
+]
+
+
+def check_key_to_terminal(out: str | None, print_key: bool) -> None:
+    """``--out -`` prints a private key: to a terminal only when asked with ``--print-key`` (UsageError, exit 2)."""
+    import sys
+
+    from kubeuser.errors import UsageError
+
+    if out == "-" and not print_key and sys.stdout.isatty():
+        raise UsageError(
+            "--out - would print the user's private key on this terminal",
+            hint="redirect stdout (`… --out - > FILE`), write a file with --out FILE, "
+            "or add --print-key to show it on screen",
+        )
+
+
 def check_output(fmt: str) -> str:
     from kubeuser.errors import UsageError
     from kubeuser.render import OUTPUT_FORMATS

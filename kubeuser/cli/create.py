@@ -18,12 +18,14 @@ from kubeuser.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     OutputOpt,
+    PrintKeyOpt,
     RegistryNsOpt,
     RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     TimeoutOpt,
     app,
+    check_key_to_terminal,
     check_output,
 )
 
@@ -72,6 +74,7 @@ def create(
             show_default=False,
         ),
     ] = None,
+    print_key: PrintKeyOpt = False,
     csr: Annotated[
         str | None,
         typer.Option(
@@ -112,6 +115,8 @@ def create(
         raise UsageError(
             "--out - and -o json|yaml both want stdout", hint="write the kubeconfig to a file with --out PATH"
         )
+    if csr is None:  # bring your own key: the handout holds no key
+        check_key_to_terminal(out, print_key)
     opts = wf.CreateOptions(
         name=name,
         groups=list(group or []),

@@ -11,9 +11,11 @@ from kubeuser.cli.app import (
     DebugOpt,
     KubeconfigOpt,
     OutputOpt,
+    PrintKeyOpt,
     RegistryNsOpt,
     RequestTimeoutOpt,
     app,
+    check_key_to_terminal,
     check_output,
 )
 
@@ -55,6 +57,7 @@ def renew(
             show_default=False,
         ),
     ] = None,
+    print_key: PrintKeyOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -79,6 +82,8 @@ def renew(
         raise UsageError("--days and --ttl are mutually exclusive", hint="give one lifetime")
     if reuse_key and (key_size is not None or key_type is not None):
         raise UsageError("--reuse-key keeps the current key", hint="drop --key-type/--key-size")
+    if csr is None:  # bring your own key: the handout holds no key
+        check_key_to_terminal(out, print_key)
     seconds = durations.parse(ttl) if ttl is not None else (durations.from_days(days) if days is not None else None)
     opts = wf.RenewOptions(
         name=name,

@@ -86,6 +86,8 @@ def _report(res: object) -> str:
         lines.append(f"not touched (another registry's user of the same name): {what}")
     for what in res.kubeconfig_kept + res.local_kept:
         lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
+    if res.local_left:
+        lines.append(f"kept on this machine: {', '.join(res.local_left)} (--purge-local deletes them)")
     lines += ["", "Residual access (Kubernetes cannot revoke a client certificate):"]
     if res.still_valid:
         for c in res.still_valid:

@@ -339,7 +339,7 @@ def create(
             steps.write_record(tx, reg, new_record, issued.cert_pem, existing)
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
-        if opts.write_key_files and p.request is None:
+        if opts.write_key_files and kc_plan is not None and p.request is None:  # a handout's key: no copy here
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))
