@@ -34,9 +34,25 @@ def resolve(kubeconfig_path: str | None, context: str | None, request_timeout_te
     return Target(loaded, loaded.context(context), limit)
 
 
+_SAID_INSECURE: set[str] = set()  # clusters whose insecure-skip-tls-verify was warned about (once a run)
+
+
+def insecure_warning(cluster: str) -> str:
+    return (
+        f"cluster {cluster!r} has insecure-skip-tls-verify: the API server's certificate is not verified, so anyone "
+        "in the network path can pose as it; set the cluster CA: kubectl config set-cluster "
+        f"{cluster} --insecure-skip-tls-verify=false --certificate-authority=ca.crt --embed-certs=true"
+    )
+
+
 def open_gateway(target: Target) -> Gateway:
     from kubeuser import k8s  # heavy: only when a command really talks to a cluster
 
+    if target.ctx.cluster.get("insecure-skip-tls-verify") is True and target.ctx.cluster_name not in _SAID_INSECURE:
+        from kubeuser import render
+
+        _SAID_INSECURE.add(target.ctx.cluster_name)
+        render.ConsoleReporter(quiet=True).warn(insecure_warning(target.ctx.cluster_name))
     config = target.ctx.client_config()
     return k8s.K8sGateway.from_config_dict(
         config, target.ctx.name, ca_pem=target.ctx.ca_pem(), request_timeout=target.request_timeout

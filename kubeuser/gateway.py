@@ -102,6 +102,9 @@ class Gateway(Protocol):
     # another identity on the same server (same CA), for proving a freshly minted certificate
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> Gateway: ...
 
+    # whether a CA bundle verifies the server's certificate (a TLS handshake; no credentials are sent)
+    def verifies_server(self, ca_pem: bytes) -> bool: ...
+
     def close(self) -> None: ...
 
 

@@ -17,6 +17,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -308,6 +309,8 @@ class K8sGateway:
             files.close()
             raise
         _tune(configuration, request_timeout)
+        if not configuration.verify_ssl:  # said once, in kubeuser's words (connect.open_gateway), not per request
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         api = k8s_client.ApiClient(configuration=configuration)
         cluster = _entry(config, "clusters", _ctx(config, context).get("cluster", ""))
         return cls(
@@ -344,6 +347,32 @@ class K8sGateway:
         )
         gw._version = self._version  # the same server: no second GET /version
         return gw
+
+    def verifies_server(self, ca_pem: bytes) -> bool:
+        """Whether *ca_pem* verifies the server's certificate: one ``GET /version`` without credentials over a
+        verifying connection (any HTTP answer, 401 included, means the TLS handshake succeeded)."""
+        files = SecretFiles()
+        configuration = k8s_client.Configuration()
+        configuration.host = self._server
+        configuration.ssl_ca_cert = files.path("ca.crt", ca_pem)
+        configuration.verify_ssl = True
+        if self._tls_server_name:
+            configuration.tls_server_name = self._tls_server_name
+        _tune(configuration, self._request_timeout)
+        api: Any = k8s_client.ApiClient(configuration=configuration)
+        try:
+            m, url, hdrs, _data, _ = api.param_serialize(
+                method="GET", resource_path="/version", header_params={"Accept": "application/json"}
+            )
+            limit = DEFAULT_TIMEOUT if self._request_timeout is None else (self._request_timeout or None)
+            resp = api.call_api(m, url, header_params=hdrs, _request_timeout=limit)
+            resp.read()
+            return True
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return False
+        finally:
+            api.close()
+            files.close()
 
     @property
     def server(self) -> str:

@@ -365,8 +365,9 @@ def create(
                 )
             else:
                 standalone_yaml, s.detail = write_handout(
-                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, issued, opts.force
-                )
+                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, issued, opts.force,
+                    gw=gw, reporter=reporter,
+                )  # fmt: skip
             tx.commit()  # the user exists and works from here on: nothing is rolled back
 
     # A failing summary is reported, never rolled back.

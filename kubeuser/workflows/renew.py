@@ -302,8 +302,9 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 s.detail = f"user {user_entry_name} in {kc_plan.destination}"
             else:
                 standalone_yaml, s.detail = steps.write_handout(
-                    target, opts.out or "-", record.user, context_name, record.namespace, issued, opts.force
-                )
+                    target, opts.out or "-", record.user, context_name, record.namespace, issued, opts.force,
+                    gw=gw, reporter=tx.reporter,
+                )  # fmt: skip
             tx.commit()
 
     stale = record.out if record.delivery == registry.DELIVERY_HANDOUT and record.out not in (None, "-") else None

@@ -13,6 +13,7 @@ conflict found before anything is changed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import math
 import os
@@ -587,6 +588,39 @@ def still_valid_warning(user: str, c: registry.CertRecord) -> str:
     )
 
 
+ROOT_CA_CONFIGMAP = ("default", "kube-root-ca.crt")  # published in every namespace since Kubernetes 1.20
+
+
+def handout_cluster(target: Target, gw: Gateway, reporter: Reporter) -> dict[str, Any]:
+    """The cluster entry for a handout. The admin's ``insecure-skip-tls-verify`` is not passed on silently:
+    the cluster CA (ConfigMap ``kube-root-ca.crt``) replaces it when it verifies the server's certificate;
+    otherwise the handout keeps it, with a warning."""
+    cluster = target.ctx.embedded_cluster()
+    if cluster.get("insecure-skip-tls-verify") is not True:
+        return cluster
+    name = target.ctx.cluster_name
+    ca_pem = b""
+    with contextlib.suppress(KubeuserError):
+        cm = gw.get_object("ConfigMap", ROOT_CA_CONFIGMAP[1], ROOT_CA_CONFIGMAP[0])
+        ca_pem = str(((cm or {}).get("data") or {}).get("ca.crt") or "").encode()
+    if ca_pem and gw.verifies_server(ca_pem):
+        cluster.pop("insecure-skip-tls-verify")
+        cluster.pop("certificate-authority", None)
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+        reporter.note(
+            f"your cluster {name!r} skips TLS verification; the handout verifies the server instead, with the "
+            f"cluster CA of ConfigMap {'/'.join(ROOT_CA_CONFIGMAP)} (read over that unverified connection)"
+        )
+        return cluster
+    reporter.warn(
+        f"the handout inherits insecure-skip-tls-verify from cluster {name!r}: its user will not verify the API "
+        f"server either (no cluster CA that verifies the server was found in ConfigMap {'/'.join(ROOT_CA_CONFIGMAP)}); "
+        "set the CA in the handout: kubectl --kubeconfig FILE config set-cluster "
+        f"{name} --insecure-skip-tls-verify=false --certificate-authority=ca.crt --embed-certs=true"
+    )
+    return cluster
+
+
 def write_handout(
     target: Target,
     out: str,
@@ -595,11 +629,14 @@ def write_handout(
     namespace: str,
     issued: IssuedCertificate,
     force: bool,
+    *,
+    gw: Gateway,
+    reporter: Reporter,
 ) -> tuple[str | None, str]:
     """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail)."""
     doc = kubeconfig.standalone(
         cluster_name=target.ctx.cluster_name,
-        cluster=target.ctx.embedded_cluster(),
+        cluster=handout_cluster(target, gw, reporter),
         user_name=user,
         user=kubeconfig.user_entry(issued.cert_pem, issued.key_pem)
         if issued.key_pem

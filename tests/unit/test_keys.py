@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import pty
 import select
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fake_gateway import FakeGateway
 
 from kubeuser import connect
@@ -121,3 +123,38 @@ def test_out_dash_into_a_pipe_needs_no_flag(cli: Any, env: dict[str, Any]) -> No
     code, stdout, err = cli("create", "erin", "--out", "-")
     assert code == 0, err
     assert "client-key-data" in stdout and key_files(env["home"]) == []
+
+
+def insecure_admin(env: dict[str, Any]) -> None:
+    doc = yaml.safe_load(env["kc"].read_text())
+    cluster = doc["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    cluster["insecure-skip-tls-verify"] = True
+    env["kc"].write_text(yaml.safe_dump(doc))
+
+
+def test_a_handout_gets_the_cluster_ca_instead_of_insecure_skip_tls_verify(
+    cli: Any, env: dict[str, Any], tmp_path: Path
+) -> None:
+    gw: FakeGateway = env["gw"]
+    insecure_admin(env)
+    gw.objects[("ConfigMap", "default", "kube-root-ca.crt")] = {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": "default"},
+        "data": {"ca.crt": gw.ca_pem.decode()},
+    }  # fmt: skip
+    out = tmp_path / "h.kubeconfig"
+    code, _out, err = cli("create", "frank", "--out", str(out))
+    assert code == 0, err
+    cluster = yaml.safe_load(out.read_text())["clusters"][0]["cluster"]
+    assert "insecure-skip-tls-verify" not in cluster
+    assert base64.b64decode(cluster["certificate-authority-data"]) == gw.ca_pem
+    assert "the handout verifies the server instead, with the cluster CA of ConfigMap default/kube-root-ca.crt" in err
+
+
+def test_a_handout_that_must_inherit_insecure_says_so(cli: Any, env: dict[str, Any], tmp_path: Path) -> None:
+    insecure_admin(env)  # and no kube-root-ca.crt: nothing that verifies the server
+    out = tmp_path / "h.kubeconfig"
+    code, _out, err = cli("create", "gina", "--out", str(out))
+    assert code == 0, err
+    assert yaml.safe_load(out.read_text())["clusters"][0]["cluster"]["insecure-skip-tls-verify"] is True
+    assert "warning: the handout inherits insecure-skip-tls-verify from cluster 'prod'" in err
