@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kubeuser import durations, kubeconfig
+from kubeuser import durations, hints, kubeconfig
 from kubeuser.gateway import Gateway
 
 
@@ -30,6 +30,7 @@ def request_timeout(text: str | None) -> float | None:
 
 def resolve(kubeconfig_path: str | None, context: str | None, request_timeout_text: str | None = None) -> Target:
     limit = request_timeout(request_timeout_text)  # bad input: an error before any file is read
+    hints.use(kubeconfig_path, context)  # hints name them when they are not the defaults
     loaded = kubeconfig.load(kubeconfig_path)
     return Target(loaded, loaded.context(context), limit)
 

@@ -60,7 +60,7 @@ def request(
     """
     from pathlib import Path
 
-    from kubeuser import files, render
+    from kubeuser import files, hints, render
     from kubeuser.workflows import byok
 
     fmt = check_output(output)
@@ -88,10 +88,11 @@ def request(
     elif out in (None, "-"):
         render.out(res.csr_pem.decode("ascii"))
     where = f"{out}" if out not in (None, "-") else "the request above"
+    handout = f"{res.user}.kubeconfig"
     render.stderr_console().print(
         f"send {where} to your admin (it holds no secret); they run "
-        f"`kubeuser create {res.user} --csr FILE --out {res.user}.kubeconfig`, then you run "
-        f"`kubeuser import {res.user}.kubeconfig`"
+        f"`{hints.kubeuser('create', res.user, options=('--csr', 'FILE', '--out', handout))}`, then you run "
+        f"`{hints.kubeuser('import', handout)}`"
         + (f" ({res.others_pending} earlier request(s) of {res.user} are still pending)" if res.others_pending else ""),
         markup=False,
         highlight=False,
@@ -119,7 +120,7 @@ def import_(
     """Join a handout's certificate with the key `kubeuser request` kept, prove it works, add it to your kubeconfig."""
     import functools
 
-    from kubeuser import render
+    from kubeuser import hints, render
     from kubeuser.cli.app import read_input
     from kubeuser.connect import request_timeout as seconds
     from kubeuser.workflows import byok
@@ -141,7 +142,7 @@ def import_(
     render.out(
         f"imported {res.user}: certificate {res.serial}, valid until {res.not_after}\n"
         f"context     {res.context}  in {res.kubeconfig}\n"
-        f"try it:     kubectl --context {res.context} auth can-i --list\n"
+        f"try it:     {hints.kubectl('--context', res.context, 'auth', 'can-i', '--list', kubeconfig=kubeconfig)}\n"
     )
 
 

@@ -207,7 +207,7 @@ def _access_line(result: object) -> str:
 def _summary(result: object, *, to_stderr: bool) -> None:
     from rich.markup import escape
 
-    from kubeuser import durations, render
+    from kubeuser import durations, hints, render
     from kubeuser.workflows.create import CreateResult
 
     assert isinstance(result, CreateResult)
@@ -231,4 +231,8 @@ def _summary(result: object, *, to_stderr: bool) -> None:
     for ln in lines:
         c.print(escape(ln))
     if result.kubeconfig:
-        c.print(escape(f"try it:     kubectl --context {result.context} auth can-i --list -n {result.namespace}"))
+        try_it = hints.kubectl(
+            "--context", result.context, "auth", "can-i", "--list", "-n", result.namespace,
+            kubeconfig=result.kubeconfig if hints.current().kubeconfig else None,
+        )  # fmt: skip
+        c.print(escape(f"try it:     {try_it}"))

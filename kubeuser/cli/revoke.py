@@ -41,7 +41,7 @@ def revoke(
     Kubernetes cannot revoke a client certificate: it authenticates until it expires, and its groups keep
     whatever their bindings grant. The report says exactly that.
     """
-    from kubeuser import render
+    from kubeuser import hints, render
     from kubeuser.connect import connected
     from kubeuser.workflows import revoke as wf
 
@@ -66,7 +66,9 @@ def revoke(
             if res.record_found and not res.marked_revoked
             else "see the report above"
         )
-        first.hint = (first.hint + "; " if first.hint else "") + f"{state}; run `kubeuser revoke {res.user}` again"
+        first.hint = (
+            first.hint + "; " if first.hint else ""
+        ) + f"{state}; run `{hints.kubeuser('revoke', res.user)}` again"
         raise first
 
 

@@ -66,14 +66,15 @@ def run(
     debug: DebugOpt = False,
 ) -> None:
     """Run a command as a short-lived user: create it, run CMD with KUBECONFIG set, then revoke it."""
-    from kubeuser import durations, render
+    from kubeuser import durations, hints, render
     from kubeuser.errors import UsageError
     from kubeuser.workflows import create as createwf
     from kubeuser.workflows import run as wf
 
     ttl_seconds = durations.parse(ttl)
     if not command:
-        raise UsageError("no command to run", hint=f"put it after --, e.g. kubeuser run {name} -- kubectl get pods")
+        example = f"{hints.kubeuser('run', name)} -- kubectl get pods"
+        raise UsageError("no command to run", hint=f"put it after --, e.g. {example}")
     opts = createwf.CreateOptions(
         name=name,
         groups=list(group or []),

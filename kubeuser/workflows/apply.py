@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, rolecheck
+from kubeuser import durations, hints, naming, ownership, pruneguard, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -649,7 +649,9 @@ def _undo(ctx: _Context, user: str, exc: KubeuserError, rep: RecordingReporter) 
         )
         undone = f"{user} was revoked again; the next apply creates it anew"
     except KubeuserError as inner:
-        undone = f"revoking {user} again failed too ({inner.message}): `kubeuser revoke {user}`, then apply again"
+        undone = (
+            f"revoking {user} again failed too ({inner.message}): `{hints.kubeuser('revoke', user)}`, then apply again"
+        )
     exc.hint = (exc.hint + "; " if exc.hint else "") + undone
 
 
@@ -692,7 +694,7 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
                 _publish(tmp, final, ctx.opts.force_out)
             except KubeuserError as exc:
                 exc.message = f"{spec.name} was renewed, but its kubeconfig could not be written: {exc.message}"
-                exc.hint = f"get a new one with `kubeuser renew {spec.name} --out FILE`"
+                exc.hint = f"get a new one with `{hints.kubeuser('renew', spec.name, options=('--out', 'FILE'))}`"
                 raise
             o.kubeconfig = str(final)
         else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck
+from kubeuser import csrpolicy, hints, naming, pki, rbac, registry, rolecheck
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
@@ -90,12 +90,13 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     groups = v.groups
     if opts.csr_pem is not None:
         request = steps.check_request(opts.csr_pem, v.user, opts.groups or None, opts.allow_system_names)
+        handout = f"{v.user}.kubeconfig"
         if opts.out is None:
             raise UsageError(
                 "--csr needs --out FILE (or --out - for stdout): the key is with the user, so there is nothing to "
                 "merge into your kubeconfig",
-                hint=f"kubeuser create {v.user} --csr FILE --out {v.user}.kubeconfig, then the user runs "
-                f"`kubeuser import {v.user}.kubeconfig`",
+                hint=f"{hints.kubeuser('create', v.user, options=('--csr', 'FILE', '--out', handout))}, then the "
+                f"user runs `{hints.kubeuser('import', handout, connection=hints.Connection())}`",
             )
         if opts.key_spec_given:
             raise UsageError("--key-type/--key-size do not go with --csr: the request carries the user's key")
@@ -255,8 +256,9 @@ def create(
         raise ConflictError(
             f"user {p.user!r} already exists (certificate {record.certificate.serial}, valid until "
             f"{record.certificate.not_after})",
-            hint=f"`kubeuser renew {p.user}` for a new certificate, `kubeuser grant {p.user} …` to change access, "
-            f"`--force` to reissue, `kubeuser revoke {p.user}` to remove",
+            hint=f"`{hints.kubeuser('renew', p.user)}` for a new certificate, `{hints.kubeuser('grant', p.user)} …` to "
+            f"change access, `{hints.kubeuser('create', p.user, options=('--force',))}` to reissue, "
+            f"`{hints.kubeuser('revoke', p.user)}` to remove",
         )
     with reporter.step("Check ownership") as s:
         rbac_plan = steps.plan_rbac(
@@ -277,7 +279,8 @@ def create(
                 user_entry=user_entry_name,
                 context=context_name,
                 may_replace=opts.force or record is None or record.status != "active",
-                replace_hint=f"`kubeuser create {p.user} --force` reissues it, `kubeuser revoke {p.user}` removes it",
+                replace_hint=f"`{hints.kubeuser('create', p.user, options=('--force',))}` reissues it, "
+                f"`{hints.kubeuser('revoke', p.user)}` removes it",
             )
         s.detail = "no conflicts" + (
             f"; replacing kubeuser's {', '.join(kc_plan.replaces)}" if kc_plan and kc_plan.replaces else ""
@@ -399,7 +402,8 @@ def create(
     if access.empty:
         reporter.note(
             f"{p.user} can authenticate but may do nothing yet: grant access with "
-            f"`kubeuser grant {p.user} --clusterrole view -n {p.rbac.namespace}` (or --rule/--role)"
+            f"`{hints.kubeuser('grant', p.user, options=('--clusterrole', 'view', '-n', p.rbac.namespace))}` "
+            "(or --rule/--role)"
         )
     return CreateResult(
         user=p.user,

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kubeuser import csrpolicy, kubeconfig, naming, ownership, pki, rbac, registry
+from kubeuser import csrpolicy, hints, kubeconfig, naming, ownership, pki, rbac, registry
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
@@ -75,8 +75,8 @@ class Transaction:
         self._undo.clear()
         if self.left_behind:
             return (
-                "left behind: " + ", ".join(self.left_behind) + f" (`kubeuser cleanup` finds them; "
-                f"`kubeuser revoke {self.user}` removes what belongs to the user)"
+                "left behind: " + ", ".join(self.left_behind) + f" (`{hints.kubeuser('cleanup')}` finds them; "
+                f"`{hints.kubeuser('revoke', self.user)}` removes what belongs to the user)"
             )
         return "everything this run changed was undone"
 
@@ -724,6 +724,6 @@ def check_request(
         raise UsageError(
             f"{source}: {violations[0]}",
             hint=(f"also: {more}; " if more else "") + "nothing was created; ask for a new request "
-            f"(`kubeuser request {user}` on the user's machine)",
+            f"(`{hints.kubeuser('request', user, connection=hints.Connection())}` on the user's machine)",
         )
     return request
