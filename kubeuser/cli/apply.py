@@ -116,23 +116,46 @@ def apply(
     opts.validate()
     users = usersfile.load(filename)  # every schema problem, with line numbers, before any cluster call
 
+    from kubeuser import faults
     from kubeuser.connect import connected
 
     reporter = render.ConsoleReporter(quiet=fmt != "text")
+    finished: list[wf.UserOutcome] = []
 
     def on_done(o: wf.UserOutcome) -> None:
-        if reporter.quiet:
-            return
-        _progress_line(reporter, o)
+        finished.append(o)
+        if not reporter.quiet:
+            _progress_line(reporter, o)
+        faults.after_step(f"{o.user}: {_done_word(o.action) if not o.failed else 'failed'}")  # test-only hook
 
-    with connected(kubeconfig, context, request_timeout) as (target, gw):
-        result = wf.apply(users, opts, target, gw, reporter, on_done=on_done)
+    try:
+        with connected(kubeconfig, context, request_timeout) as (target, gw):
+            result = wf.apply(users, opts, target, gw, reporter, on_done=on_done)
+    except KeyboardInterrupt:
+        render.stderr_console().print(_interrupted_text(finished, filename), markup=False, highlight=False)
+        raise
     if fmt != "text":
         render.out(render.dump(result.to_dict(), fmt))
     else:
         render.out(summary_text(result))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _interrupted_text(finished: list[Any], filename: str) -> str:
+    """What an interrupted apply did before it stopped (users in flight finished or rolled back first)."""
+    from kubeuser import hints
+
+    done = [o for o in finished if not o.failed]
+    lines = [f"interrupted: {len(done)} user(s) done before the interrupt" + (":" if done else "")]
+    for o in done:
+        made = f", kubeconfig {o.kubeconfig}" if o.kubeconfig else ""
+        lines.append(f"  {o.user}: {_done_word(o.action)}{made}")
+    for o in finished:
+        if o.failed:
+            lines.append(f"  {o.user}: {o.action} failed — {o.error or ''}")
+    lines.append(f"the rest was not changed; `{hints.kubeuser('apply', options=('-f', filename))}` carries on")
+    return "\n".join(lines)
 
 
 def _renew_before(text: str) -> int:
