@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from fake_gateway import FakeGateway
+from kubeuser_runner import read_pty
 
 from kubeuser import connect
 from kubeuser.cli import main
@@ -59,19 +59,7 @@ def run_on_pty(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = subprocess.Popen([sys.executable, "-m", "kubeuser", *args], stdout=slave, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, env=env)  # fmt: skip
     os.close(slave)
-    shown = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_pty(master)
     assert proc.stderr is not None
     err = proc.stderr.read().decode()
     return proc.wait(timeout=30), shown.decode(errors="replace"), err
@@ -104,16 +92,7 @@ def test_print_key_shows_it_on_a_terminal(
         with pytest.raises(SystemExit) as ei:
             main(["create", "dave", "--out", "-", "--print-key"])
         terminal.flush()
-    shown = b""
-    while select.select([master], [], [], 0.5)[0]:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_pty(master)
     assert ei.value.code in (0, None), capsys.readouterr().err
     assert b"client-key-data" in shown and b"current-context: dave@prod" in shown
     assert key_files(env["home"]) == []

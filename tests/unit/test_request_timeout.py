@@ -169,7 +169,9 @@ def test_cli_list_against_a_silent_server(silent: Silent, tmp_path: Path) -> Non
     assert startup.returncode == 2 and startup.stderr.startswith("error: --request-timeout")
     proc, elapsed = run_cli("list", "--kubeconfig", str(kc), "--request-timeout", "2s", home=tmp_path)
     assert proc.returncode == 4, proc.stderr
-    lines = proc.stderr.splitlines()
+    warning, *lines = proc.stderr.splitlines()
+    assert warning.startswith("warning: cluster 'c' has insecure-skip-tls-verify")  # said once, in kubeuser's words
+    assert len(lines) == 2 and "InsecureRequestWarning" not in proc.stderr
     assert lines[0].endswith(f"https://127.0.0.1:{silent.port} did not answer within 2s"), lines
     assert lines[1].startswith("hint: ") and "--request-timeout" in lines[1]
     assert 2.0 <= elapsed < 6.0, elapsed  # 2 s for the request, the rest is starting Python
