@@ -1,6 +1,7 @@
 """Durations: ``10m`` / ``2h`` / ``30d`` / ``1h30m`` ⇄ seconds: one grammar for every duration option
 (``--ttl``, ``--max-ttl``, ``--renew-before``, ``--min-age``, ``ttl:`` in users files), each caller passing
-its minimum (the API's 600 s floor by default); and :func:`timeout` for plain seconds (``--timeout``)."""
+its minimum (the API's 600 s floor by default); :func:`timeout` for plain seconds (``--timeout``) and
+:func:`request_timeout` for kubectl's ``--request-timeout``."""
 
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ def timeout(value: float, flag: str, *, zero: bool = False) -> float:
             hint=f"e.g. {flag} 30",
         )
     return value
+
+
+def request_timeout(text: str, flag: str = "--request-timeout") -> float:
+    """kubectl's ``--request-timeout``: a duration (``30s``, ``1m``, ``1m30s``) or plain seconds, at most a
+    day; ``0`` means no timeout. UsageError (exit 2) naming *flag* otherwise."""
+    return timeout(float(parse_window(text, flag)), flag, zero=True)
 
 
 def format(seconds: float) -> str:

@@ -5,7 +5,8 @@
     KUBEUSER_FAULT_AFTER_STEP="<step title>:<SIGNAL>"      e.g.  "Approve:SIGKILL"
 
 and the process sends SIGNAL to itself right after the step titled ``<step title>`` completes
-(``render.ConsoleReporter.step`` calls :func:`after_step` at the end of every successful step).
+(``render.ConsoleReporter.step`` calls :func:`after_step` at the end of every successful step, and
+``kubeuser apply`` after each user's line, titled ``USER: created``/``renewed``/… or ``USER: failed``).
 That simulates Ctrl-C (SIGINT) or a crash / OOM kill (SIGKILL) at an exact point of a workflow,
 so the tests can check what is left behind and that ``kubeuser cleanup`` finds it.
 

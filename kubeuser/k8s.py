@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,7 +51,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "CertificateSigningRequest": ("certificates.k8s.io", "v1", "certificatesigningrequests", False),
 }
 
-DEFAULT_TIMEOUT = (5.0, 30.0)
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) of one attempt when --request-timeout is not given
 RETRY_DELAYS = (0.2, 0.6, 1.5)
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 
@@ -140,11 +141,18 @@ def _map_transport(exc: BaseException, op: str, server: str) -> KubeuserError:
             hint="is the API server running, and is the port in the kubeconfig right?",
         )
     if "timed out" in low or "timeout" in low:
-        return UnreachableError(
-            f"{op}: {server} did not answer in time",
-            hint="check the network path to the API server, or raise --timeout",
-        )
+        return request_timed_out(op, server)
     return UnreachableError(f"{op}: cannot reach {server}: {_short(inner)}", hint="check the server address")
+
+
+def request_timed_out(op: str, server: str, seconds: float | None = None) -> UnreachableError:
+    """The error of a request that got no answer in time; the hint names the flag that bounds it."""
+    within = f" within {seconds:g}s" if seconds else " in time"
+    return UnreachableError(
+        f"{op}: {server} did not answer{within}",
+        hint="check the network path to the API server; --request-timeout DURATION bounds each API request "
+        "(e.g. --request-timeout 1m to wait longer)",
+    )
 
 
 def _json_body(raw: bytes, op: str, server: str) -> Any:
@@ -208,8 +216,10 @@ class K8sGateway:
         verify: bool = True,
         tls_server_name: str | None = None,
         cleanup: Callable[[], None] | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         self._api = api
+        self._request_timeout = request_timeout
         self._server = server
         self._ca_pem = ca_pem
         self._verify = verify
@@ -221,8 +231,14 @@ class K8sGateway:
     # construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_config_dict(cls, config: dict[str, Any], context: str, *, ca_pem: bytes | None) -> K8sGateway:
-        """Build from a (minimal) kubeconfig dict; supports every auth the official client does."""
+    def from_config_dict(
+        cls, config: dict[str, Any], context: str, *, ca_pem: bytes | None, request_timeout: float | None = None
+    ) -> K8sGateway:
+        """Build from a (minimal) kubeconfig dict; supports every auth the official client does.
+
+        *request_timeout* (``--request-timeout``, kubectl's meaning): None → kubeuser's bounds for each
+        attempt (:data:`DEFAULT_TIMEOUT`); 0 → no timeout; else the seconds each API request may take,
+        connecting and retries included."""
         configuration = k8s_client.Configuration()
         files = SecretFiles()
         try:
@@ -241,7 +257,9 @@ class K8sGateway:
         except BaseException:
             files.close()
             raise
-        _tune(configuration)
+        _tune(configuration, request_timeout)
+        if not configuration.verify_ssl:  # said once, in kubeuser's words (connect.open_gateway), not per request
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         api = k8s_client.ApiClient(configuration=configuration)
         cluster = _entry(config, "clusters", _ctx(config, context).get("cluster", ""))
         return cls(
@@ -251,6 +269,7 @@ class K8sGateway:
             verify=bool(configuration.verify_ssl),
             tls_server_name=cluster.get("tls-server-name"),
             cleanup=files.close,
+            request_timeout=request_timeout,
         )
 
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> K8sGateway:
@@ -276,7 +295,7 @@ class K8sGateway:
         configuration.verify_ssl = self._verify
         if self._tls_server_name:
             configuration.tls_server_name = self._tls_server_name
-        _tune(configuration)
+        _tune(configuration, self._request_timeout)
         return configuration
 
     def _view(self, configuration: Any, files: SecretFiles) -> K8sGateway:
@@ -287,9 +306,36 @@ class K8sGateway:
             verify=self._verify,
             tls_server_name=self._tls_server_name,
             cleanup=files.close,
+            request_timeout=self._request_timeout,
         )
         gw._version = self._version  # the same server: no second GET /version
         return gw
+
+    def verifies_server(self, ca_pem: bytes) -> bool:
+        """Whether *ca_pem* verifies the server's certificate: one ``GET /version`` without credentials over a
+        verifying connection (any HTTP answer, 401 included, means the TLS handshake succeeded)."""
+        files = SecretFiles()
+        configuration = k8s_client.Configuration()
+        configuration.host = self._server
+        configuration.ssl_ca_cert = files.path("ca.crt", ca_pem)
+        configuration.verify_ssl = True
+        if self._tls_server_name:
+            configuration.tls_server_name = self._tls_server_name
+        _tune(configuration, self._request_timeout)
+        api: Any = k8s_client.ApiClient(configuration=configuration)
+        try:
+            m, url, hdrs, _data, _ = api.param_serialize(
+                method="GET", resource_path="/version", header_params={"Accept": "application/json"}
+            )
+            limit = DEFAULT_TIMEOUT if self._request_timeout is None else (self._request_timeout or None)
+            resp = api.call_api(m, url, header_params=hdrs, _request_timeout=limit)
+            resp.read()
+            return True
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return False
+        finally:
+            api.close()
+            files.close()
 
     @property
     def server(self) -> str:
@@ -312,7 +358,7 @@ class K8sGateway:
         *,
         body: Any = None,
         query: list[tuple[str, Any]] | None = None,
-        timeout: tuple[float, float] | None = None,
+        timeout: float | tuple[float | None, float] | None,
     ) -> Any:
         """One HTTP request → the raw RESTResponse (2xx) or HttpError; transport errors pass through."""
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -325,7 +371,7 @@ class K8sGateway:
             auth_settings=["BearerToken"],
         )
         self.calls += 1
-        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout or DEFAULT_TIMEOUT)
+        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
         return resp
 
     def request(
@@ -341,9 +387,27 @@ class K8sGateway:
     ) -> Any:
         """JSON request with error mapping, and retries with backoff for idempotent methods."""
         attempts = len(RETRY_DELAYS) + 1 if method in IDEMPOTENT else 1
+        limit = self._request_timeout
+        deadline = time.monotonic() + limit if limit else None
+
+        def retry(attempt: int) -> bool:
+            """Wait before the next attempt, if there is one and (with --request-timeout) time for it."""
+            if attempt + 1 >= attempts:
+                return False
+            if deadline is not None and time.monotonic() + RETRY_DELAYS[attempt] >= deadline:
+                return False
+            time.sleep(RETRY_DELAYS[attempt])
+            return True
+
         for attempt in range(attempts):
+            if deadline is None:
+                timeout: float | tuple[float | None, float] | None = DEFAULT_TIMEOUT if limit is None else None
+            else:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    raise request_timed_out(op, self._server, limit)
             try:
-                resp = self._send(method, path, body=body, query=query)
+                resp = self._send(method, path, body=body, query=query, timeout=timeout)
                 raw = resp.read()
                 if 200 <= resp.status < 300:
                     return _json_body(raw, op, self._server)
@@ -352,22 +416,25 @@ class K8sGateway:
                 if exc.status:
                     err = HttpError(int(exc.status), (exc.body or "").encode())
                 else:
-                    if attempt + 1 < attempts:
-                        time.sleep(RETRY_DELAYS[attempt])
+                    if retry(attempt):
                         continue
-                    raise _map_transport(exc, op, self._server) from None
+                    raise self._transport_error(exc, op) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                if attempt + 1 < attempts:
-                    time.sleep(RETRY_DELAYS[attempt])
+                if retry(attempt):
                     continue
-                raise _map_transport(exc, op, self._server) from None
+                raise self._transport_error(exc, op) from None
             if err.status == 404 and allow_404:
                 return None
-            if (err.status >= 500 or err.status == 429) and attempt + 1 < attempts:
-                time.sleep(RETRY_DELAYS[attempt])
+            if (err.status >= 500 or err.status == 429) and retry(attempt):
                 continue
             raise _map_status(err, op, self._server, forbidden_hint) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transport_error(self, exc: BaseException, op: str) -> KubeuserError:
+        error = _map_transport(exc, op, self._server)
+        if self._request_timeout and error.message.endswith(" did not answer in time"):
+            return request_timed_out(op, self._server, self._request_timeout)
+        return error
 
     # discovery ------------------------------------------------------------------------------
 
@@ -481,7 +548,7 @@ class K8sGateway:
                 "GET",
                 _path("CertificateSigningRequest"),
                 query=query,
-                timeout=(DEFAULT_TIMEOUT[0], remaining + 5.0),
+                timeout=(self._connect_timeout(), remaining + 5.0),
             )
         except (ApiException, urllib3.exceptions.HTTPError, OSError):
             time.sleep(min(0.5, max(remaining, 0)))
@@ -512,6 +579,12 @@ class K8sGateway:
         finally:
             raw.release_conn()
         return None
+
+    def _connect_timeout(self) -> float | None:
+        """Seconds to connect for a watch (its reading is bounded by the signer wait, --timeout)."""
+        if self._request_timeout is None:
+            return DEFAULT_TIMEOUT[0]
+        return self._request_timeout or None  # 0: no timeout
 
     def delete_csr(self, name: str) -> bool:
         return self.delete_object("CertificateSigningRequest", name)
@@ -729,9 +802,13 @@ def _resource_attributes(
     return attrs
 
 
-def _tune(configuration: Any) -> None:
-    # connect-level retries only (nothing was sent yet); status/read retries are ours, for idempotent calls
-    configuration.retries = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, backoff_factor=0.1)
+def _tune(configuration: Any, request_timeout: float | None = None) -> None:
+    # connect-level retries only (nothing was sent yet); status/read retries are ours, for idempotent calls.
+    # With --request-timeout none: each of urllib3's attempts would get the whole timeout again.
+    connect = 0 if request_timeout else 2
+    configuration.retries = urllib3.Retry(
+        total=connect, connect=connect, read=0, redirect=0, status=0, backoff_factor=0.1
+    )
     configuration.connection_pool_maxsize = 16
 
 

@@ -110,6 +110,15 @@ class KubeconfigSources:
         """The paths that currently exist (the ones that are read)."""
         return [p for p in self.paths if p.exists()]
 
+    def default_file(self) -> Path:
+        """Where kubectl writes a *new* entry (client-go's ``GetDefaultFilename``): ``--kubeconfig``; else
+        the first file of ``$KUBECONFIG`` that exists (an empty one counts), else its last one; else
+        ``~/.kube/config``."""
+        if self.explicit or len(self.paths) == 1:
+            return self.paths[0]
+        existing = self.existing()
+        return existing[0] if existing else self.paths[-1]
+
 
 def resolve_sources(kubeconfig: str | None, env: Mapping[str, str] | None = None) -> KubeconfigSources:
     """Apply kubectl's precedence rules to find the kubeconfig file(s)."""
@@ -507,23 +516,17 @@ class LoadedKubeconfig:
         )
 
     def destination(self, *, names: Iterable[tuple[str, str]] = ()) -> Path:
-        """The file a modification should go to (kubectl's choice).
+        """The file a modification should go to: what ``kubectl config set-*`` picks (client-go's
+        ``ModifyConfig``).
 
-        explicit ``--kubeconfig`` -> that file; else the file already defining one of *names*
-        (``(kind, name)`` pairs, first match wins); else the first file that sets
-        current-context; else the first existing file; else the first path (may not exist yet).
+        An entry that already exists is changed where it is defined (the first of *names*, ``(kind, name)``
+        pairs, that is defined wins); a new one goes to :meth:`KubeconfigSources.default_file`.
         """
-        if self.sources.explicit:
-            return self.sources.paths[0]
         for key in names:
             found = self.origin.get(key)
             if found is not None:
                 return found
-        if self.current_context_origin is not None:
-            return self.current_context_origin
-        for path, _doc in self.documents:
-            return path
-        return self.sources.paths[0]
+        return self.sources.default_file()
 
     def _where(self) -> str:
         paths = [str(p) for p, _ in self.documents] or [str(p) for p in self.sources.paths]

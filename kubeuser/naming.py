@@ -82,6 +82,11 @@ def validate_identity(user: str, groups: Sequence[str], *, allow_system_names: b
     """Validate a user name and its groups; refuse ``system:masters`` always."""
     warnings: list[str] = []
     _check_text("user", user)
+    if user.startswith("-"):
+        raise UsageError(
+            f"user name {user[:40]!r} starts with '-'",
+            hint="every command would read it as an option; choose a name that starts with a letter or digit",
+        )
     if user.lower().startswith(SYSTEM_PREFIX):
         if not allow_system_names:
             raise UsageError(

@@ -13,6 +13,7 @@ class Step:
     title: str
     detail: str = ""
     skipped: bool = False
+    failed: bool = False  # a check that found a problem without raising (the run goes on; the detail says it)
 
 
 class Reporter(Protocol):

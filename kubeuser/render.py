@@ -32,6 +32,20 @@ def stderr_console() -> Console:
     return console(stderr=True)
 
 
+class Elapsed:
+    """A running step's spinner text: its title, and the seconds it has waited once that is a second or more
+    (re-rendered at every refresh of the spinner, so a step hanging on the network counts up)."""
+
+    def __init__(self, title: str, clock: Any = time.monotonic) -> None:
+        self.title = title
+        self._clock = clock
+        self._t0 = clock()
+
+    def __rich__(self) -> str:
+        waited = self._clock() - self._t0
+        return escape(self.title) + (f" [dim]({waited:.0f}s)[/dim]" if waited >= 1 else "")
+
+
 class ConsoleReporter:
     """Shows workflow steps as they run. ``quiet`` keeps only warnings (for -o json|yaml)."""
 
@@ -44,7 +58,7 @@ class ConsoleReporter:
     def step(self, title: str) -> Iterator[Step]:
         s = Step(title)
         t0 = time.monotonic()
-        status = self.console.status(title) if self.live else contextlib.nullcontext()
+        status = self.console.status(Elapsed(title)) if self.live else contextlib.nullcontext()
         try:
             with status:
                 yield s
@@ -59,8 +73,12 @@ class ConsoleReporter:
         took = time.monotonic() - t0
         detail = f" — {escape(s.detail)}" if s.detail else ""
         timing = f" [dim]({took:.2f}s)[/dim]" if self.live else f" ({took:.2f}s)"
-        marks = ("[dim]-[/dim]", "[green]✓[/green]") if self.live else (escape("[skip]"), escape("[ok]"))
-        mark = marks[0] if s.skipped else marks[1]
+        if s.failed:
+            mark = "[red]✗[/red]" if self.live else escape("[FAIL]")
+        elif s.skipped:
+            mark = "[dim]-[/dim]" if self.live else escape("[skip]")
+        else:
+            mark = "[green]✓[/green]" if self.live else escape("[ok]")
         self.console.print(f"{mark} {escape(title)}{detail}{timing}")
         faults.after_step(title)
 

@@ -220,17 +220,18 @@ def check_batch(
         s.detail = f"{len(rc.refs)} referenced" + (f", {len(rc.missing)} missing" if rc.missing else ", all exist")
         if rc.unchecked:
             s.detail += f", {len(rc.unchecked)} not readable (forbidden)"
+        errors: dict[K, NotFoundError] = {}
+        warnings: dict[K, str] = {}
+        for key, (objs, allowed) in batch.items():
+            missing = rc.missing_for(objs)
+            if not missing:
+                continue
+            if allowed:
+                warnings[key] = missing_warning(missing)
+            else:
+                errors[key] = missing_error(missing, allow=allow)
+        s.failed = bool(errors)  # a missing role some user may not do without
     if rc.unchecked:
         refs = list(rc.unchecked)
         reporter.warn(unchecked_warning(refs, rc.unchecked[refs[0]]))
-    errors: dict[K, NotFoundError] = {}
-    warnings: dict[K, str] = {}
-    for key, (objs, allowed) in batch.items():
-        missing = rc.missing_for(objs)
-        if not missing:
-            continue
-        if allowed:
-            warnings[key] = missing_warning(missing)
-        else:
-            errors[key] = missing_error(missing, allow=allow)
     return errors, warnings

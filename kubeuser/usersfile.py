@@ -399,14 +399,13 @@ class _Validator:
         def key_spec() -> None:
             if spec.auth == "token":  # reported by token_conflicts
                 return
-            if "keyType" in fields:
+            if "keyType" in fields:  # the type on its own line first: `keyType: dsa` is keyType's fault
                 spec.key_type = self.string(fields["keyType"][1], f"{path}.keyType").lower()
-            if "keySize" in fields:
+                self.check(fields["keyType"][1], f"{path}.keyType", lambda: pki.validate_key_spec(spec.key_type, None))
+            if "keySize" in fields:  # then the size, for that type
                 spec.key_size = self.integer(fields["keySize"][1], f"{path}.keySize")
-            where = "keySize" if "keySize" in fields else "keyType"
-            if where in fields:
                 self.check(
-                    fields[where][1], f"{path}.{where}", lambda: pki.validate_key_spec(spec.key_type, spec.key_size)
+                    fields["keySize"][1], f"{path}.keySize", lambda: pki.validate_key_spec(spec.key_type, spec.key_size)
                 )
 
         def namespaces() -> None:

@@ -333,6 +333,10 @@ class FakeGateway:
                 rules += (role or {}).get("rules", [])
         return rules
 
+    def verifies_server(self, ca_pem: bytes) -> bool:
+        self._call("verifies_server")
+        return ca_pem.strip() == self.ca_pem.strip()
+
     # identities -------------------------------------------------------------------------
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> FakeGateway:
         self._call("as_certificate")

@@ -63,3 +63,18 @@ def openssl_x509(pem: bytes, *args: str) -> str:
 def serial_of(pem: bytes) -> str:
     """The certificate's serial as openssl prints it (upper-case hex)."""
     return openssl_x509(pem, "-serial").strip().split("=", 1)[1].upper()
+
+
+def read_pty(master: int) -> bytes:
+    """Everything written to a pseudo-terminal until its last writer closed it (then EIO); closes *master*."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side was closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks)

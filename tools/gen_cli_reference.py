@@ -309,7 +309,7 @@ def render() -> str:
         "`kubeuser` with `kubectl user`.",
         "",
         "All commands accept `-h`/`--help`. Options shared by most commands (`--kubeconfig`, `--context`,",
-        "`-n/--namespace`, `-o/--output`, `--debug`) follow kubectl's meaning.",
+        "`-n/--namespace`, `-o/--output`, `--request-timeout`, `--debug`) follow kubectl's meaning.",
         "",
     ]
     tree = list(walk(root))

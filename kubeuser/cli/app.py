@@ -214,6 +214,16 @@ OutputOpt = Annotated[
     typer.Option("-o", "--output", metavar="FORMAT", help="Output format: text, json or yaml.", case_sensitive=False,
                  autocompletion=completion.output_formats),
 ]  # fmt: skip
+RequestTimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-timeout",
+        metavar="DURATION",
+        help="How long each API request may take, connecting and retries included: 30s, 1m or seconds; "
+        "0 = no timeout (default: 5s to connect and 30s to read, per attempt).",
+        show_default=False,
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", "--traceback", help="Show tracebacks on errors.")]
 RegistryNsOpt = Annotated[
     str | None,
@@ -296,6 +306,29 @@ TimeoutOpt = Annotated[
     float,
     typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the signer to issue the certificate."),
 ]
+
+
+PrintKeyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--print-key",
+        help="With --out -: print the kubeconfig, private key included, even when stdout is a terminal.",
+    ),
+]
+
+
+def check_key_to_terminal(out: str | None, print_key: bool) -> None:
+    """``--out -`` prints a private key: to a terminal only when asked with ``--print-key`` (UsageError, exit 2)."""
+    import sys
+
+    from kubeuser.errors import UsageError
+
+    if out == "-" and not print_key and sys.stdout.isatty():
+        raise UsageError(
+            "--out - would print the user's private key on this terminal",
+            hint="redirect stdout (`… --out - > FILE`), write a file with --out FILE, "
+            "or add --print-key to show it on screen",
+        )
 
 
 def check_output(fmt: str) -> str:

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 EPILOG = """Examples:
 
@@ -88,6 +97,7 @@ def apply(
     output: OutputOpt = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the signer, per certificate.")
     ] = 60.0,
@@ -97,7 +107,7 @@ def apply(
     """Create, renew, update and (with --prune) revoke users so the cluster matches a users file."""
     from kubeuser import durations, usersfile
     from kubeuser.output import emit, progress_reporter
-    from kubeuser.output.apply import progress_line
+    from kubeuser.output.apply import done_word, interrupted_text, progress_line
     from kubeuser.workflows import apply as wf
 
     fmt = check_output(output)
@@ -117,17 +127,26 @@ def apply(
     opts.validate()
     users = usersfile.load(filename)  # every schema problem, with line numbers, before any cluster call
 
+    from kubeuser import faults
     from kubeuser.connect import connected
 
     reporter = progress_reporter(fmt)
+    finished: list[wf.UserOutcome] = []
 
     def on_done(o: wf.UserOutcome) -> None:
-        if reporter.quiet:
-            return
-        progress_line(reporter, o)
+        finished.append(o)
+        if not reporter.quiet:
+            progress_line(reporter, o)
+        faults.after_step(f"{o.user}: {done_word(o.action) if not o.failed else 'failed'}")  # test-only hook
 
-    with connected(kubeconfig, context) as (target, gw):
-        result = wf.apply(users, opts, target, gw, reporter, on_done=on_done)
+    try:
+        with connected(kubeconfig, context, request_timeout) as (target, gw):
+            result = wf.apply(users, opts, target, gw, reporter, on_done=on_done)
+    except KeyboardInterrupt:
+        from kubeuser import render
+
+        render.stderr_console().print(interrupted_text(finished, filename), markup=False, highlight=False)
+        raise
     emit(result, fmt)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 EPILOG = """Examples:
 
@@ -56,6 +64,7 @@ def approve(
     ] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     debug: DebugOpt = False,
 ) -> None:
@@ -81,7 +90,7 @@ def approve(
         dry_run=dry_run,
         allow_system_names=allow_system_names,
     )
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.run(gw, opts, progress_reporter(fmt))
     emit(res, fmt)
     failed = res.failed

@@ -13,6 +13,7 @@ from kubeuser.cli.app import (
     KeyTypeOpt,
     KubeconfigOpt,
     OutputOpt,
+    RequestTimeoutOpt,
     app,
     check_output,
 )
@@ -108,15 +109,20 @@ def import_(
         ),
     ] = None,
     set_current: Annotated[bool, typer.Option("--set-current", help="Make the new context current.")] = False,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     debug: DebugOpt = False,
 ) -> None:
     """Join a handout's certificate with the key `kubeuser request` kept, prove it works, add it to your kubeconfig."""
+    import functools
+
     from kubeuser.cli.app import read_input
+    from kubeuser.connect import request_timeout as seconds
     from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import byok
 
     fmt = check_output(output)
+    limit = seconds(request_timeout)
     opts = byok.ImportOptions(
         handout=read_input(file, "FILE"),
         source=file if file != "-" else "the handout on stdin",
@@ -124,11 +130,14 @@ def import_(
         context_name=context_name,
         set_current=set_current,
     )
-    res = byok.import_handout(opts, open_handout_gateway, progress_reporter(fmt))
+    opener = functools.partial(open_handout_gateway, request_timeout=limit)
+    res = byok.import_handout(opts, opener, progress_reporter(fmt))
     emit(res, fmt)
 
 
-def open_handout_gateway(config: dict[str, Any], context: str, ca_pem: bytes | None) -> Gateway:
+def open_handout_gateway(
+    config: dict[str, Any], context: str, ca_pem: bytes | None, *, request_timeout: float | None = None
+) -> Gateway:
     from kubeuser import k8s
 
-    return k8s.K8sGateway.from_config_dict(config, context, ca_pem=ca_pem)
+    return k8s.K8sGateway.from_config_dict(config, context, ca_pem=ca_pem, request_timeout=request_timeout)

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RequestTimeoutOpt,
+    app,
+    check_output,
+)
 
 DELETE_MIN_AGE = "10m"  # a create takes seconds; older leftovers are not some other admin's run in progress
 
@@ -45,6 +54,7 @@ def cleanup(
     ] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -69,6 +79,6 @@ def cleanup(
         min_age_seconds=wf.parse_age(min_age),
         registry_namespace=registry_namespace,
     )
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.cleanup(opts, gw, progress_reporter(fmt))
     emit(res, fmt)

@@ -19,12 +19,15 @@ from kubeuser.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     OutputOpt,
+    PrintKeyOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     ServiceAccountNsOpt,
     TimeoutOpt,
     app,
+    check_key_to_terminal,
     check_output,
 )
 
@@ -86,6 +89,7 @@ def create(
     service_account_namespace: ServiceAccountNsOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     out: Annotated[
         str | None,
         typer.Option(
@@ -96,6 +100,7 @@ def create(
             show_default=False,
         ),
     ] = None,
+    print_key: PrintKeyOpt = False,
     csr: Annotated[
         str | None,
         typer.Option(
@@ -143,6 +148,8 @@ def create(
         raise UsageError(f"--auth must be x509, token or auto, not {auth!r}", hint="see `kubeuser create --help`")
     if service_account_namespace is not None and auth == "x509":
         raise UsageError("--service-account-namespace goes with --auth token (or auto)")
+    if csr is None:  # bring your own key: the handout holds no key
+        check_key_to_terminal(out, print_key)
     opts = wf.CreateOptions(
         name=name,
         groups=list(group or []),
@@ -185,7 +192,7 @@ def create(
 
     from kubeuser.connect import open_gateway, resolve
 
-    target = resolve(kubeconfig, context)
+    target = resolve(kubeconfig, context, request_timeout)
     reporter = progress_reporter(fmt)
     gw = open_gateway(target)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     app,
     check_output,
 )
@@ -50,6 +52,7 @@ Secret, signs in with it and deletes both. It reports which kinds of identity wo
 def doctor(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     namespace: NamespaceOpt = None,
     output: OutputOpt = "text",
     timeout: Annotated[
@@ -58,15 +61,16 @@ def doctor(
     debug: DebugOpt = False,
 ) -> None:
     """Check a kubeconfig identity step by step and say exactly why access fails."""
-    from kubeuser import durations
+    from kubeuser import connect, durations
     from kubeuser.output import emit
     from kubeuser.workflows import doctor as wf
 
     fmt = check_output(output)
     durations.timeout(timeout, "--timeout")
+    limit = connect.request_timeout(request_timeout)
     opts = wf.DoctorOptions(kubeconfig=kubeconfig, context=context, namespace=namespace, timeout=timeout)
     with _busy(fmt, "Checking the identity…"):
-        report = wf.run(opts)
+        report = wf.run(opts, lambda target: connect.open_gateway(dataclasses.replace(target, request_timeout=limit)))
     emit(report, fmt)
     error = report.error()
     if error is not None:
@@ -77,6 +81,7 @@ def doctor(
 def preflight(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     namespace: NamespaceOpt = None,
     registry_namespace: RegistryNsOpt = None,
     timeout: Annotated[
@@ -113,7 +118,7 @@ def preflight(
 
         raise UsageError(f"--auth must be auto, x509 or token, not {auth!r}", hint="see `kubeuser preflight --help`")
     reg_ns = registry.namespace_from(registry_namespace)
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         cert_cn = None
         with contextlib.suppress(KubeuserError):
             pem = target.ctx.client_certificate_pem()

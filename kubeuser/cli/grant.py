@@ -15,6 +15,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     UserArg,
@@ -53,13 +54,14 @@ def grant(
     dry_run: DryRunOpt = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Grant a user more access (RBAC only: the certificate is kept). -n defaults to the user's namespace."""
     _run(name, namespace, rule, role, clusterrole, cluster_wide, False, dry_run, kubeconfig, context, output,
-         registry_namespace, remove=False)  # fmt: skip
+         registry_namespace, request_timeout, remove=False)  # fmt: skip
 
 
 @app.command(epilog=UNGRANT_EPILOG)
@@ -74,13 +76,14 @@ def ungrant(
     dry_run: DryRunOpt = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Take access away from a user (RBAC only: the certificate keeps authenticating until it expires)."""
     _run(name, namespace, rule, role, clusterrole, cluster_wide, all_, dry_run, kubeconfig, context, output,
-         registry_namespace, remove=True)  # fmt: skip
+         registry_namespace, request_timeout, remove=True)  # fmt: skip
 
 
 def _run(
@@ -96,6 +99,7 @@ def _run(
     context: str | None,
     output: str,
     registry_namespace: str | None,
+    request_timeout: str | None,
     *,
     remove: bool,
 ) -> None:
@@ -115,6 +119,6 @@ def _run(
         registry_namespace=registry_namespace,
         dry_run=dry_run,
     )
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.change(opts, gw, progress_reporter(fmt), remove=remove)
     emit(res, fmt)

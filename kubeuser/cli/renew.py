@@ -11,9 +11,12 @@ from kubeuser.cli.app import (
     DebugOpt,
     KubeconfigOpt,
     OutputOpt,
+    PrintKeyOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     UserArg,
     app,
+    check_key_to_terminal,
     check_output,
 )
 from kubeuser.completion import key_types
@@ -80,9 +83,11 @@ def renew(
             show_default=False,
         ),
     ] = None,
+    print_key: PrintKeyOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the signer.")
@@ -106,6 +111,8 @@ def renew(
         raise UsageError("--days and --ttl are mutually exclusive", hint="give one lifetime")
     if reuse_key and (key_size is not None or key_type is not None):
         raise UsageError("--reuse-key keeps the current key", hint="drop --key-type/--key-size")
+    if csr is None:  # bring your own key: the handout holds no key
+        check_key_to_terminal(out, print_key)
     seconds = durations.parse(ttl) if ttl is not None else (durations.from_days(days) if days is not None else None)
     opts = wf.RenewOptions(
         name=name,
@@ -122,6 +129,6 @@ def renew(
         from kubeuser.cli.app import read_input
 
         opts.csr_pem = read_input(csr, "--csr")
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         res = wf.renew(opts, target, gw, progress_reporter(fmt))
     emit(res, fmt)

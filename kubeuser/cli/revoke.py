@@ -13,6 +13,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     UserArg,
     app,
     check_output,
@@ -42,6 +43,7 @@ def revoke(
     namespace: NamespaceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -51,6 +53,7 @@ def revoke(
     Kubernetes cannot revoke a client certificate: it authenticates until it expires, and its groups keep
     whatever their bindings grant. The report says exactly that.
     """
+    from kubeuser import hints
     from kubeuser.connect import connected
     from kubeuser.output import emit, progress_reporter
     from kubeuser.workflows import revoke as wf
@@ -63,7 +66,7 @@ def revoke(
         registry_namespace=registry_namespace,
         namespace=namespace,
     )
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         res = wf.revoke(opts, target, gw, progress_reporter(fmt))
     emit(res, fmt)
     if res.errors:
@@ -73,5 +76,7 @@ def revoke(
             if res.record_found and not res.marked_revoked
             else "see the report above"
         )
-        first.hint = (first.hint + "; " if first.hint else "") + f"{state}; run `kubeuser revoke {res.user}` again"
+        first.hint = (
+            first.hint + "; " if first.hint else ""
+        ) + f"{state}; run `{hints.kubeuser('revoke', res.user)}` again"
         raise first

@@ -18,6 +18,7 @@ from kubeuser.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     RoleOpt,
     RuleOpt,
     TimeoutOpt,
@@ -87,12 +88,13 @@ def run(
     ] = "x509",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     timeout: TimeoutOpt = 60.0,
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run a command as a short-lived user: create it, run CMD with KUBECONFIG set, then revoke it."""
-    from kubeuser import durations, render
+    from kubeuser import durations, hints, render
     from kubeuser.errors import UsageError
     from kubeuser.workflows import create as createwf
     from kubeuser.workflows import run as wf
@@ -105,7 +107,8 @@ def run(
         )
     ttl_seconds = durations.parse(ttl)
     if not command:
-        raise UsageError("no command to run", hint=f"put it after --, e.g. kubeuser run {name} -- kubectl get pods")
+        example = f"{hints.kubeuser('run', name)} -- kubectl get pods"
+        raise UsageError("no command to run", hint=f"put it after --, e.g. {example}")
     opts = createwf.CreateOptions(
         name=name,
         groups=list(group or []),
@@ -128,7 +131,7 @@ def run(
 
     from kubeuser.connect import open_gateway, resolve
 
-    target = resolve(kubeconfig, context)
+    target = resolve(kubeconfig, context, request_timeout)
     reporter = render.ConsoleReporter()  # stderr: stdout belongs to CMD
     try:
         res = wf.run(wf.RunOptions(opts, list(command)), target, lambda: open_gateway(target), reporter)

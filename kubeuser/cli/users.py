@@ -13,6 +13,7 @@ from kubeuser.cli.app import (
     NamespaceOpt,
     OutputOpt,
     RegistryNsOpt,
+    RequestTimeoutOpt,
     UserArg,
     app,
     check_output,
@@ -66,6 +67,7 @@ SHOW_EPILOG = """Examples:
 def list_(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: ListOutputOpt = "text",
     expiring: ExpiringOpt = None,
     registry_namespace: RegistryNsOpt = None,
@@ -83,7 +85,7 @@ def list_(
         raise UsageError(f"unknown output format {output!r}", hint="use -o text, -o wide, -o json or -o yaml")
     fmt = "wide" if wide else check_output(output)
     window = durations.parse_window(expiring, "--expiring") if expiring is not None else None
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         reg = registry.Registry(gw, registry.namespace_from(registry_namespace))
         records = reg.list()
         if not records and reg.namespace != registry.DEFAULT_NAMESPACE:
@@ -106,6 +108,7 @@ def show(
     namespace: NamespaceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -117,6 +120,6 @@ def show(
     from kubeuser.workflows import users as wf
 
     fmt = check_output(output)
-    with connected(kubeconfig, context) as (_target, gw):
+    with connected(kubeconfig, context, request_timeout) as (_target, gw):
         res = wf.show(gw, registry.namespace_from(registry_namespace), name, namespace)
     emit(res, fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kubeuser import render
@@ -112,3 +113,19 @@ def _counts(counts: dict[str, int]) -> str:
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def interrupted_text(finished: Sequence[UserOutcome], filename: str) -> str:
+    """What an interrupted apply did before it stopped (users in flight finished or rolled back first)."""
+    from kubeuser import hints
+
+    done = [o for o in finished if not o.failed]
+    lines = [f"interrupted: {len(done)} user(s) done before the interrupt" + (":" if done else "")]
+    for o in done:
+        made = f", kubeconfig {o.kubeconfig}" if o.kubeconfig else ""
+        lines.append(f"  {o.user}: {done_word(o.action)}{made}")
+    for o in finished:
+        if o.failed:
+            lines.append(f"  {o.user}: {o.action} failed — {o.error or ''}")
+    lines.append(f"the rest was not changed; `{hints.kubeuser('apply', options=('-f', filename))}` carries on")
+    return "\n".join(lines)

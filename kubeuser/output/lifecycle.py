@@ -48,7 +48,7 @@ def access_line(result: CreateResult) -> str:
 def _create_summary(result: CreateResult, *, to_stderr: bool) -> None:
     from rich.markup import escape
 
-    from kubeuser import durations
+    from kubeuser import durations, hints
     from kubeuser.workflows.issue import IssuedToken
 
     c = render.console(stderr=to_stderr)
@@ -80,7 +80,11 @@ def _create_summary(result: CreateResult, *, to_stderr: bool) -> None:
     for ln in lines:
         c.print(escape(ln))
     if result.kubeconfig:
-        c.print(escape(f"try it:     kubectl --context {result.context} auth can-i --list -n {result.namespace}"))
+        try_it = hints.kubectl(
+            "--context", result.context, "auth", "can-i", "--list", "-n", result.namespace,
+            kubeconfig=result.kubeconfig if hints.current().kubeconfig else None,
+        )  # fmt: skip
+        c.print(escape(f"try it:     {try_it}"))
 
 
 def renew(res: RenewResult, *, wide: bool = False) -> None:
@@ -129,6 +133,8 @@ def revoke(res: RevokeResult, *, wide: bool = False) -> None:
         lines.append(f"not touched (another registry's user of the same name): {what}")
     for what in res.kubeconfig_kept + res.local_kept:
         lines.append(f"not touched (kubeuser cannot prove it wrote it): {what}")
+    if res.local_left:
+        lines.append(f"kept on this machine: {', '.join(res.local_left)} (--purge-local deletes them)")
     if res.auth == "token":
         lines += ["", "Residual access (a token identity: its tokens can be killed, and were):"]
         lines.append(

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kubeuser import durations, naming, ownership, pruneguard, rbac, registry, rolecheck, tokens
+from kubeuser import durations, hints, naming, ownership, pruneguard, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, ExitCode, ForbiddenError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -420,6 +420,7 @@ def apply(
                     raise
                 reporter.warn(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
                 s.detail = "missing permissions (see the warning)"
+                s.failed = True
             else:
                 creds = " and ".join(
                     what
@@ -491,6 +492,7 @@ def apply(
         _run_all(ctx, todo, opts.parallel, on_done)
         failed = sum(1 for o, _ in todo if o.failed)
         s.detail = f"{len(todo) - failed} done" + (f", {failed} FAILED" if failed else "")
+        s.failed = bool(failed)
     result.seconds = time.monotonic() - t0
     return result
 
@@ -516,6 +518,7 @@ def _missing_namespaces(gw: Gateway, items: Sequence[PlannedUser], reporter: Rep
     with reporter.step("Check namespaces") as s:
         missing = {ns for ns in wanted if gw.get_object("Namespace", ns) is None}
         s.detail = f"{len(wanted)} exist" if not missing else "missing: " + ", ".join(sorted(missing))
+        s.failed = bool(missing)
     return missing
 
 
@@ -690,7 +693,9 @@ def _undo(ctx: _Context, user: str, exc: KubeuserError, rep: RecordingReporter) 
         )
         undone = f"{user} was revoked again; the next apply creates it anew"
     except KubeuserError as inner:
-        undone = f"revoking {user} again failed too ({inner.message}): `kubeuser revoke {user}`, then apply again"
+        undone = (
+            f"revoking {user} again failed too ({inner.message}): `{hints.kubeuser('revoke', user)}`, then apply again"
+        )
     exc.hint = (exc.hint + "; " if exc.hint else "") + undone
 
 
@@ -734,7 +739,7 @@ def _renew(ctx: _Context, o: UserOutcome, item: PlannedUser, rep: RecordingRepor
                 _publish(tmp, final, ctx.opts.force_out)
             except KubeuserError as exc:
                 exc.message = f"{spec.name} was renewed, but its kubeconfig could not be written: {exc.message}"
-                exc.hint = f"get a new one with `kubeuser renew {spec.name} --out FILE`"
+                exc.hint = f"get a new one with `{hints.kubeuser('renew', spec.name, options=('--out', 'FILE'))}`"
                 raise
             o.kubeconfig = str(final)
         else:

@@ -345,12 +345,10 @@ def import_handout(opts: ImportOptions, open_gateway: OpenGateway, reporter: Rep
 
 
 def _destination(kubeconfig_path: str | None) -> Path:
-    """Where the entries go: --kubeconfig, else kubectl's rule (the first existing KUBECONFIG file, else the first)."""
+    """Where the entries go: --kubeconfig, else kubectl's rule (:meth:`KubeconfigSources.default_file`)."""
     if kubeconfig_path:  # like `kubectl config --kubeconfig FILE`: a missing file is created
         return Path(kubeconfig_path).expanduser().absolute()
-    sources = kubeconfig.resolve_sources(None)
-    existing = sources.existing()
-    return existing[0] if existing else sources.paths[0]
+    return kubeconfig.resolve_sources(None).default_file()
 
 
 def _read_existing(path: Path) -> dict[str, Any]:

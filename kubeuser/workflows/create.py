@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import csrpolicy, naming, pki, rbac, registry, rolecheck, tokens
+from kubeuser import csrpolicy, hints, naming, pki, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
@@ -97,12 +97,13 @@ def plan(opts: CreateOptions, default_namespace: str) -> Plan:
         check_token_options(groups=opts.groups, csr=opts.csr_pem is not None, key_spec_given=opts.key_spec_given)
     if opts.csr_pem is not None:
         request = steps.check_request(opts.csr_pem, v.user, opts.groups or None, opts.allow_system_names)
+        handout = f"{v.user}.kubeconfig"
         if opts.out is None:
             raise UsageError(
                 "--csr needs --out FILE (or --out - for stdout): the key is with the user, so there is nothing to "
                 "merge into your kubeconfig",
-                hint=f"kubeuser create {v.user} --csr FILE --out {v.user}.kubeconfig, then the user runs "
-                f"`kubeuser import {v.user}.kubeconfig`",
+                hint=f"{hints.kubeuser('create', v.user, options=('--csr', 'FILE', '--out', handout))}, then the "
+                f"user runs `{hints.kubeuser('import', handout, connection=hints.Connection())}`",
             )
         if opts.key_spec_given:
             raise UsageError("--key-type/--key-size do not go with --csr: the request carries the user's key")
@@ -371,8 +372,9 @@ def create(
         raise ConflictError(
             f"user {p.user!r} already exists (certificate {record.certificate.serial}, valid until "
             f"{record.certificate.not_after})",
-            hint=f"`kubeuser renew {p.user}` for a new certificate, `kubeuser grant {p.user} …` to change access, "
-            f"`--force` to reissue, `kubeuser revoke {p.user}` to remove",
+            hint=f"`{hints.kubeuser('renew', p.user)}` for a new certificate, `{hints.kubeuser('grant', p.user)} …` to "
+            f"change access, `{hints.kubeuser('create', p.user, options=('--force',))}` to reissue, "
+            f"`{hints.kubeuser('revoke', p.user)}` to remove",
         )
     with reporter.step("Check ownership") as s:
         rbac_plan = steps.plan_rbac(
@@ -396,7 +398,8 @@ def create(
                 user_entry=user_entry_name,
                 context=context_name,
                 may_replace=opts.force or record is None or record.status != "active",
-                replace_hint=f"`kubeuser create {p.user} --force` reissues it, `kubeuser revoke {p.user}` removes it",
+                replace_hint=f"`{hints.kubeuser('create', p.user, options=('--force',))}` reissues it, "
+                f"`{hints.kubeuser('revoke', p.user)}` removes it",
                 also=steps.principals(record),
             )
         s.detail = "no conflicts" + (
@@ -478,7 +481,7 @@ def create(
             )
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
-        if opts.write_key_files and p.request is None and isinstance(issued, IssuedCertificate):
+        if opts.write_key_files and kc_plan is not None and p.request is None and isinstance(issued, IssuedCertificate):
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))
@@ -504,7 +507,15 @@ def create(
                 )
             else:
                 standalone_yaml, s.detail = write_handout(
-                    target, opts.out or "-", p.user, context_name, p.rbac.namespace, user_body, opts.force
+                    target,
+                    opts.out or "-",
+                    p.user,
+                    context_name,
+                    p.rbac.namespace,
+                    user_body,
+                    opts.force,
+                    gw=gw,
+                    reporter=reporter,
                 )
             tx.commit()  # the user exists and works from here on: nothing is rolled back
 
@@ -562,7 +573,8 @@ def create(
     if access.empty:
         reporter.note(
             f"{p.user} can authenticate but may do nothing yet: grant access with "
-            f"`kubeuser grant {p.user} --clusterrole view -n {p.rbac.namespace}` (or --rule/--role)"
+            f"`{hints.kubeuser('grant', p.user, options=('--clusterrole', 'view', '-n', p.rbac.namespace))}` "
+            "(or --rule/--role)"
         )
     return CreateResult(
         user=p.user,

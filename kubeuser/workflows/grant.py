@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeuser import naming, rbac, registry
+from kubeuser import hints, naming, rbac, registry
 from kubeuser.errors import ConflictError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
 from kubeuser.progress import Reporter
@@ -53,7 +53,9 @@ def change(opts: GrantOptions, gw: Gateway, reporter: Reporter, *, remove: bool)
     user = naming.check_user_name(opts.name)
     verb = "ungrant" if remove else "grant"
     if remove and opts.all and (opts.rules or opts.roles or opts.cluster_roles):
-        raise UsageError("--all takes everything away; give it alone", hint=f"kubeuser ungrant {user} --all")
+        raise UsageError(
+            "--all takes everything away; give it alone", hint=hints.kubeuser("ungrant", user, options=("--all",))
+        )
     if not opts.all and not (opts.rules or opts.roles or opts.cluster_roles):
         raise UsageError(
             f"nothing to {verb}",
@@ -66,13 +68,13 @@ def change(opts: GrantOptions, gw: Gateway, reporter: Reporter, *, remove: bool)
         if found is None:
             raise NotFoundError(
                 f"no kubeuser record for user {user!r} in registry {reg.namespace}",
-                hint="`kubeuser list` shows known users; `kubeuser create` onboards one",
+                hint=f"`{hints.kubeuser('list')}` shows known users; `{hints.kubeuser('create', user)}` onboards one",
             )
         record = found[0]
         if record.status == "revoked":
             raise ConflictError(
                 f"user {user!r} was revoked at {record.revoked_at}",
-                hint=f"`kubeuser create {user}` onboards them again",
+                hint=f"`{hints.kubeuser('create', user)}` onboards them again",
             )
         access = steps.migrate_access(gw, record, reg.namespace)
         s.detail = f"{len(access.describe())} grant(s) now"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeuser import naming, pki, registry, tokens
+from kubeuser import hints, naming, pki, registry, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway, ServerVersion
@@ -181,13 +181,14 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         if found is None:
             raise NotFoundError(
                 f"no kubeuser record for user {opts.name!r} in registry {reg.namespace}",
-                hint=f"`kubeuser create {opts.name}` onboards a new user; `kubeuser list` shows known ones",
+                hint=f"`{hints.kubeuser('create', opts.name)}` onboards a new user; `{hints.kubeuser('list')}` shows "
+                "known ones",
             )
         record, current_cert = found
         if record.status == "revoked":
             raise ConflictError(
                 f"user {opts.name!r} was revoked at {record.revoked_at}",
-                hint=f"`kubeuser create {opts.name}` onboards them again",
+                hint=f"`{hints.kubeuser('create', opts.name)}` onboards them again",
             )
         s.detail = (
             f"current token bound to Secret {record.certificate.serial}"
@@ -211,11 +212,12 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         ours = ownership.user_entry_is_ours(entry, record.user, record.serials())
         delivery = registry.DELIVERY_KUBECONFIG if ours else registry.DELIVERY_HANDOUT
     byok = record.key_holder == registry.KEY_HOLDER_USER
+    handout = f"{record.user}.kubeconfig"
     if byok and opts.csr_pem is None:
         raise UsageError(
             f"{record.user!r} keeps their own private key: a renewal needs a new certificate request from them",
-            hint=f"they run `kubeuser request {record.user}` and send you the request; then "
-            f"`kubeuser renew {record.user} --csr FILE --out {record.user}.kubeconfig`",
+            hint=f"they run `{hints.kubeuser('request', record.user, connection=hints.Connection())}` and send you the "
+            f"request; then `{hints.kubeuser('renew', record.user, options=('--csr', 'FILE', '--out', handout))}`",
         )
     request = None
     if opts.csr_pem is not None:
@@ -226,14 +228,14 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
         if opts.out is None:
             raise UsageError(
                 "--csr needs --out FILE (or --out - for stdout): the new certificate goes back to the user",
-                hint=f"kubeuser renew {record.user} --csr FILE --out {record.user}.kubeconfig",
+                hint=hints.kubeuser("renew", record.user, options=("--csr", "FILE", "--out", handout)),
             )
     if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
         where = f" ({record.out})" if record.out and record.out != "-" else ""
         raise UsageError(
             f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
             "renew needs --out FILE (or --out - for stdout) for the new one",
-            hint=f"e.g. kubeuser renew {record.user} --out {record.user}.kubeconfig",
+            hint=f"e.g. {hints.kubeuser('renew', record.user, options=('--out', handout))}",
         )
     if opts.out is not None:
         delivery = registry.DELIVERY_HANDOUT
@@ -355,6 +357,8 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                     record.namespace,
                     steps.certificate_entry(issued),
                     opts.force,
+                    gw=gw,
+                    reporter=tx.reporter,
                 )
             tx.commit()
 
@@ -506,7 +510,15 @@ def _renew_token(
                 s.detail = f"user {user_entry_name} in {kc_plan.destination}"
             else:
                 standalone_yaml, s.detail = steps.write_handout(
-                    target, opts.out or "-", record.user, context_name, record.namespace, user_body, opts.force
+                    target,
+                    opts.out or "-",
+                    record.user,
+                    context_name,
+                    record.namespace,
+                    user_body,
+                    opts.force,
+                    gw=gw,
+                    reporter=tx.reporter,
                 )
             tx.commit()
 

@@ -51,6 +51,7 @@ class RevokeResult:
     current_context_cleared: str | None = None
     local_removed: list[str] = field(default_factory=list)
     local_kept: list[str] = field(default_factory=list)
+    local_left: list[str] = field(default_factory=list)  # key files kept because --purge-local was not given
     foreign_removed: list[str] = field(default_factory=list)
     other_registries: list[str] = field(default_factory=list)  # same user name, another registry: untouched
     not_after: str | None = None
@@ -92,6 +93,7 @@ class RevokeResult:
                 "otherRegistries": self.other_registries,
                 "kubeconfig": self.kubeconfig_kept,
                 "localFiles": self.local_kept,
+                "localFilesWithoutPurge": self.local_left,
             },
             "currentContextCleared": self.current_context_cleared,
             "auth": self.auth,
@@ -201,6 +203,9 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
     _attempt(res, remove_entries)
     if opts.purge_local:
         _attempt(res, lambda: _purge_local(target, user, record, res, reporter))
+    else:
+        kdir = steps.key_dir_for(target.ctx.cluster_name, user)
+        res.local_left = [str(p) for p in (kdir / "client.key", kdir / "client.crt") if p.exists()]
 
     nothing = not (res.deleted or res.deleted_csrs or res.kubeconfig_removed or res.local_removed or res.tokens_killed)
     if record is None and nothing and not res.errors:

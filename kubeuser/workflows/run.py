@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from kubeuser import registry
+from kubeuser import hints, registry
 from kubeuser.connect import Target
 from kubeuser.errors import KubeuserError, UsageError
 from kubeuser.gateway import Gateway
@@ -274,7 +274,9 @@ def _cleanup_user(
             if own:
                 g.close()
     except KubeuserError as exc:
-        exc.hint = (exc.hint + "; " if exc.hint else "") + f"finish the cleanup with `kubeuser revoke {result.user}`"
+        exc.hint = (
+            exc.hint + "; " if exc.hint else ""
+        ) + f"finish the cleanup with `{hints.kubeuser('revoke', result.user)}`"
         result.cleanup_error = exc
         reporter.warn(f"cleanup of {result.user} failed: {exc.message}")
         return

@@ -13,6 +13,7 @@ conflict found before anything is changed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import math
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kubeuser import csrpolicy, kubeconfig, naming, ownership, pki, rbac, registry, tokens
+from kubeuser import csrpolicy, hints, kubeconfig, naming, ownership, pki, rbac, registry, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
@@ -74,8 +75,8 @@ class Transaction:
         self._undo.clear()
         if self.left_behind:
             return (
-                "left behind: " + ", ".join(self.left_behind) + f" (`kubeuser cleanup` finds them; "
-                f"`kubeuser revoke {self.user}` removes what belongs to the user)"
+                "left behind: " + ", ".join(self.left_behind) + f" (`{hints.kubeuser('cleanup')}` finds them; "
+                f"`{hints.kubeuser('revoke', self.user)}` removes what belongs to the user)"
             )
         return "everything this run changed was undone"
 
@@ -799,6 +800,39 @@ def still_valid_warning(user: str, c: registry.CertRecord) -> str:
     )
 
 
+ROOT_CA_CONFIGMAP = ("default", "kube-root-ca.crt")  # published in every namespace since Kubernetes 1.20
+
+
+def handout_cluster(target: Target, gw: Gateway, reporter: Reporter) -> dict[str, Any]:
+    """The cluster entry for a handout. The admin's ``insecure-skip-tls-verify`` is not passed on silently:
+    the cluster CA (ConfigMap ``kube-root-ca.crt``) replaces it when it verifies the server's certificate;
+    otherwise the handout keeps it, with a warning."""
+    cluster = target.ctx.embedded_cluster()
+    if cluster.get("insecure-skip-tls-verify") is not True:
+        return cluster
+    name = target.ctx.cluster_name
+    ca_pem = b""
+    with contextlib.suppress(KubeuserError):
+        cm = gw.get_object("ConfigMap", ROOT_CA_CONFIGMAP[1], ROOT_CA_CONFIGMAP[0])
+        ca_pem = str(((cm or {}).get("data") or {}).get("ca.crt") or "").encode()
+    if ca_pem and gw.verifies_server(ca_pem):
+        cluster.pop("insecure-skip-tls-verify")
+        cluster.pop("certificate-authority", None)
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+        reporter.note(
+            f"your cluster {name!r} skips TLS verification; the handout verifies the server instead, with the "
+            f"cluster CA of ConfigMap {'/'.join(ROOT_CA_CONFIGMAP)} (read over that unverified connection)"
+        )
+        return cluster
+    reporter.warn(
+        f"the handout inherits insecure-skip-tls-verify from cluster {name!r}: its user will not verify the API "
+        f"server either (no cluster CA that verifies the server was found in ConfigMap {'/'.join(ROOT_CA_CONFIGMAP)}); "
+        "set the CA in the handout: kubectl --kubeconfig FILE config set-cluster "
+        f"{name} --insecure-skip-tls-verify=false --certificate-authority=ca.crt --embed-certs=true"
+    )
+    return cluster
+
+
 def write_handout(
     target: Target,
     out: str,
@@ -807,12 +841,15 @@ def write_handout(
     namespace: str,
     user_body: dict[str, Any],
     force: bool,
+    *,
+    gw: Gateway,
+    reporter: Reporter,
 ) -> tuple[str | None, str]:
     """A standalone kubeconfig (cluster, user, context) to hand to the user. Returns (yaml for stdout, detail).
     *user_body*: :func:`certificate_entry` or a token entry."""
     doc = kubeconfig.standalone(
         cluster_name=target.ctx.cluster_name,
-        cluster=target.ctx.embedded_cluster(),
+        cluster=handout_cluster(target, gw, reporter),
         user_name=user,
         user=user_body,
         context_name=context_name,
@@ -929,6 +966,6 @@ def check_request(
         raise UsageError(
             f"{source}: {violations[0]}",
             hint=(f"also: {more}; " if more else "") + "nothing was created; ask for a new request "
-            f"(`kubeuser request {user}` on the user's machine)",
+            f"(`{hints.kubeuser('request', user, connection=hints.Connection())}` on the user's machine)",
         )
     return request

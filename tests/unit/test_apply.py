@@ -446,6 +446,30 @@ def test_cli_failure_exit_code_and_report(cli: Any, env: dict[str, Any], tmp_pat
     assert "1 user(s) failed:" in out and "b (create): namespace 'missing-ns' does not exist" in out
     assert "[FAIL] b: create failed" in err
     assert registry.Registry(env["gw"], REG).get("a") is not None
+    # each check's mark tells the truth: a missing namespace is not a pass
+    assert "[FAIL] Check namespaces — missing: missing-ns" in err and "[ok] Check namespaces" not in err
+    assert "[ok] Apply 1 change(s)" in err  # b failed before it; a's change went through
+    code, out, err = cli("apply", "-f", str(f), "--dry-run")
+    assert code == 0 and "[FAIL] Check namespaces — missing: missing-ns" in err
+
+
+def test_cli_check_marks_pass_when_all_is_there(cli: Any, env: dict[str, Any], tmp_path: Path) -> None:
+    f = tmp_path / "users.yaml"
+    f.write_text(users_yaml(user("a", namespaces=pods("dev"))))
+    code, _out, err = cli("apply", "-f", str(f), "--out-dir", str(tmp_path / "o"))
+    assert code == 0, err
+    assert "[ok] Check namespaces — 1 exist" in err and "[FAIL]" not in err
+
+
+def test_a_failed_user_marks_the_apply_step_failed(env: dict[str, Any]) -> None:
+    gw: FakeGateway = env["gw"]
+    gw.fail["create_csr"] = DeniedError("creating CertificateSigningRequest: boom")
+    rep = RecordingReporter()
+    wf.apply(usersfile.parse(users_yaml(user("a")), "users.yaml"), wf.ApplyOptions(out_dir=env["home"] / "o"),
+             connect.resolve(None, None), gw, rep)  # fmt: skip
+    step = next(s for s in rep.steps if s.title.startswith("Apply "))
+    assert step.failed and step.detail == "0 done, 1 FAILED"
+    assert not next(s for s in rep.steps if s.title == "Check permissions").failed
 
 
 @pytest.mark.parametrize(

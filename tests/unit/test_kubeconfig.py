@@ -245,7 +245,7 @@ def test_merge_matches_kubectl(env: dict[str, str], tmp_path: Path, order: tuple
     # current-context origin: the first file setting it non-empty (a never does)
     first_setter = next(files[k] for k in order if k != "a")
     assert loaded.current_context_origin == first_setter
-    assert loaded.destination() == first_setter
+    assert loaded.destination() == files[order[0]]  # a new entry: the first existing file, as kubectl
 
 
 def test_merge_whole_entry_wins_no_fieldwise_merge(env: dict[str, str], tmp_path: Path) -> None:
@@ -283,9 +283,9 @@ def test_destination_rules(env: dict[str, str], tmp_path: Path) -> None:
     # an already-defined name -> the file defining it (first match in `names` order)
     assert loaded.destination(names=[("users", "alice")]) == a
     assert loaded.destination(names=[("users", "bob"), ("clusters", "k"), ("users", "alice")]) == b
-    # nothing defined -> the first file that sets current-context
-    assert loaded.destination(names=[("users", "bob")]) == b
-    assert loaded.destination() == b
+    # nothing defined -> the first file of the list that exists, whichever file sets current-context
+    assert loaded.destination(names=[("users", "bob")]) == a
+    assert loaded.destination() == a
     # explicit --kubeconfig always wins
     explicit = kc.load(str(c), env)
     assert explicit.destination(names=[("users", "alice")]) == c
@@ -299,6 +299,59 @@ def test_destination_without_current_context(env: dict[str, str], tmp_path: Path
     default = Path(env["HOME"]) / ".kube" / "config"
     write_yaml(default, config())
     assert kc.load(None, env).destination() == default
+
+
+def test_default_file_is_client_gos_rule(env: dict[str, str], tmp_path: Path) -> None:
+    a, b, c = (tmp_path / n for n in ("a", "b", "c"))
+    sources = kc.resolve_sources(None, {**env, "KUBECONFIG": os.pathsep.join(map(str, [a, b, c]))})
+    assert sources.default_file() == c  # none exists: the last one
+    b.write_text("")  # an empty file exists too
+    assert sources.default_file() == b
+    a.write_text("")
+    assert sources.default_file() == a
+    assert kc.resolve_sources(None, {**env, "KUBECONFIG": str(tmp_path / "gone")}).default_file() == tmp_path / "gone"
+
+
+def _kubectl_writes_new_context_to(value: str, home: str, files: list[Path]) -> Path:
+    """Run ``kubectl config set-context`` for a new name on KUBECONFIG=*value*: the one file that got it."""
+    assert KUBECTL is not None
+    subprocess.run(
+        [KUBECTL, "config", "set-context", "kubectl-probe", "--cluster=k", "--user=u"],
+        env={"PATH": os.environ["PATH"], "HOME": home, "KUBECONFIG": value},
+        check=True,
+        capture_output=True,
+    )
+    written = [f for f in files if f.exists() and "kubectl-probe" in f.read_text()]
+    assert len(written) == 1, written
+    return written[0]
+
+
+@needs_kubectl
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param({"b": None, "a": "ctx"}, id="b-missing"),
+        pytest.param({"b": "", "a": "ctx"}, id="b-empty"),
+        pytest.param({"b": "other", "a": "ctx"}, id="both-set-current"),
+        pytest.param({"b": "-", "a": "ctx"}, id="b-without-current-context"),
+        pytest.param({"c": "-", "b": None, "a": "ctx"}, id="three-files"),
+    ],
+)
+def test_new_entry_lands_where_kubectl_puts_it(env: dict[str, str], tmp_path: Path, layout: dict[str, Any]) -> None:
+    """KUBECONFIG=b:a (and variants): kubeuser picks the file kubectl's set-context picks for a new name."""
+    files: list[Path] = []
+    for name, current in layout.items():
+        path = tmp_path / name
+        files.append(path)
+        if current == "":
+            path.write_text("")
+        elif current == "-":
+            write_yaml(path, config(clusters=[cluster(f"k-{name}", "https://k")]))
+        elif current is not None:
+            write_yaml(path, config(current=current))
+    value = os.pathsep.join(map(str, files))
+    chosen = kc.load(None, {**env, "KUBECONFIG": value}).destination(names=[("users", "u@k"), ("contexts", "u@k")])
+    assert chosen == _kubectl_writes_new_context_to(value, env["HOME"], files)
 
 
 @needs_kubectl

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fake_gateway import CLUSTER_ROLES, FakeGateway
+from kubeuser_runner import read_pty
 
 from kubeuser import rbac, registry
 from kubeuser.errors import ExitCode
@@ -86,20 +87,11 @@ def _on_terminal(tmp_path: Path, columns: int, *args: str) -> tuple[int, str]:
         cwd=ROOT,
     )  # fmt: skip
     os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
+    shown = read_pty(master)
     assert proc.stderr is not None
     proc.stderr.close()
     code = proc.wait(timeout=120)
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    text = shown.decode().replace("\r\n", "\n")
     return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 

@@ -325,8 +325,20 @@ def test_renew_keeps_what_is_not_given(
 def test_reuse_key_never_takes_a_key_of_an_earlier_certificate(env: dict[str, Any], tmp_path: Path) -> None:
     gw: FakeGateway = env["gw"]
     target = connect.resolve(None, None)
-    run(env, name="h2", out=str(tmp_path / "a.kc"))  # the local key file is this first key
+    first = tmp_path / "a.kc"
+    run(env, name="h2", out=str(first))
     renewwf.renew(renewwf.RenewOptions(name="h2", out=str(tmp_path / "b.kc")), target, gw, RecordingReporter())
+    kdir = steps.key_dir_for(target.ctx.cluster_name, "h2")
+    assert not kdir.exists()  # a handed-out key is never copied here
+    with pytest.raises(UsageError) as ei:
+        renewwf.renew(
+            renewwf.RenewOptions(name="h2", reuse_key=True, out=str(tmp_path / "c.kc")), target, gw, RecordingReporter()
+        )
+    assert "none was found" in ei.value.message and not (tmp_path / "c.kc").exists()
+    # a stale key (the first handout's) put where renew looks is not reused either
+    old_key = yaml.safe_load(first.read_text())["users"][0]["user"]["client-key-data"]
+    kdir.mkdir(parents=True, mode=0o700)
+    (kdir / "client.key").write_bytes(base64.b64decode(old_key))
     with pytest.raises(UsageError) as ei:
         renewwf.renew(
             renewwf.RenewOptions(name="h2", reuse_key=True, out=str(tmp_path / "c.kc")), target, gw, RecordingReporter()

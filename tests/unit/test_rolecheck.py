@@ -266,3 +266,15 @@ def test_users_file_allow_missing_roles_is_a_boolean() -> None:
     assert [str(p) for p in ei.value.problems] == [
         "users.yaml:5: users[0].allowMissingRoles: must be true or false, not str 'yes please'"
     ]
+
+
+def test_batch_check_step_fails_only_when_a_user_cannot_do_without_the_role() -> None:
+    gw = FakeGateway()
+    batch = {"a": (objects(roles=["nosuch"]), False), "b": (objects(roles=["nosuch"]), True)}
+    rep = RecordingReporter()
+    errors, warnings = rolecheck.check_batch(gw, batch, reporter=rep)
+    assert set(errors) == {"a"} and set(warnings) == {"b"}
+    assert rep.steps[0].title == "Check roles" and rep.steps[0].failed
+    rep = RecordingReporter()
+    errors, warnings = rolecheck.check_batch(gw, {"b": batch["b"]}, reporter=rep)
+    assert not errors and set(warnings) == {"b"} and not rep.steps[0].failed  # allowed: a warning, not a failure

@@ -139,6 +139,12 @@ def test_first_problem_is_the_message_the_rest_in_the_hint() -> None:
         ("users:\n  - name: a\n    ttl: 1h\n    days: 3\n", "users.yaml:6: users[0].days: give ttl or days, not both"),
         ("users:\n  - name: a\n    ttl: [1h]\n", "users.yaml:5: users[0].ttl: must be a single value, not a list"),
         ("users:\n  - name: a\n    keyType: rsa\n    keySize: 1024\n", "users.yaml:6: users[0].keySize:"),
+        (
+            "users:\n  - name: a\n    keyType: dsa\n    keySize: 2048\n",
+            "users.yaml:5: users[0].keyType: unsupported key type 'dsa'",
+        ),
+        ("users:\n  - name: a\n    keySize: 2048\n    keyType: dsa\n", "users.yaml:6: users[0].keyType: unsupported"),
+        ("users:\n  - name: a\n    keyType: ed25519\n    keySize: 256\n", "users.yaml:6: users[0].keySize: ed25519"),
         ("users:\n  - name: ''\n", "users.yaml:4: users[0].name: user name is empty"),
         ("users:\n  - name: 12\n", "users.yaml:4: users[0].name: must be a string, not int 12"),
         ("users:\n  - name: a\n    name: b\n", "users.yaml:5: users[0].name: duplicate key 'name' (also on line 4)"),
