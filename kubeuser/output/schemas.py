@@ -392,7 +392,8 @@ REVOKE = obj(
             {
                 "otherRegistries": strings("objects of a user of the same name in another registry"),
                 "kubeconfig": strings("kubeconfig entries kubeuser cannot prove it wrote"),
-                "localFiles": strings("local files kubeuser cannot prove it wrote, or kept without `--purge-local`"),
+                "localFiles": strings("local files kubeuser cannot prove it wrote"),
+                "localFilesWithoutPurge": strings("the user's local key files, kept: `--purge-local` deletes them"),
             },
         ),
         "currentContextCleared": string("the current-context removed with the user's context", null=True),

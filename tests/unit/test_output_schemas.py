@@ -168,7 +168,9 @@ def _import(cli: Cli, env: dict[str, Any], tmp_path: Path, mp: pytest.MonkeyPatc
     ok(cli("request", "bob", "--out", str(csr)))
     ok(cli("create", "bob", "--csr", str(csr), "--out", str(handout), "--clusterrole", "view"))
 
-    def open_handout(config: dict[str, Any], context: str, ca_pem: bytes | None) -> Gateway:
+    def open_handout(
+        config: dict[str, Any], context: str, ca_pem: bytes | None, *, request_timeout: float | None = None
+    ) -> Gateway:
         user = config["users"][0]["user"]
         cert, key = (base64.b64decode(user[k]) for k in ("client-certificate-data", "client-key-data"))
         return gw.as_certificate(cert, key)
@@ -238,7 +240,9 @@ def test_every_command_with_output_formats_has_a_schema_and_a_run() -> None:
     from kubeuser.cli.commands import COMMANDS
 
     group: Any = typer.main.get_command(app)
-    with_output = {c.name for c in COMMANDS if any("-o" in p.opts for p in group.commands[c.name].params)}
+    with_output = {
+        c.name for c in COMMANDS if any("-o" in p.opts for p in group.get_command(None, c.name).params)
+    }  # the lazy group builds each command on request
     assert with_output == {c.partition(" ")[0] for c in schemas.COMMANDS}
     assert "run" not in with_output  # its stdout is CMD's
     assert set(RUNS) == set(schemas.COMMANDS)
