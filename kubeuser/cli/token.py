@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from kubeuser.cli.app import ContextOpt, DebugOpt, KubeconfigOpt, OutputOpt, RegistryNsOpt, app, check_output
+from kubeuser.cli.app import (
+    ContextOpt,
+    DebugOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RegistryNsOpt,
+    RequestTimeoutOpt,
+    UserArg,
+    app,
+    check_output,
+)
 
 EPILOG = """Examples:
 
@@ -25,7 +35,7 @@ CA --token TOKEN` (with your own kubeconfig, kubectl would also send its client 
 
 @app.command(epilog=EPILOG)
 def token(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="A user made with `kubeuser create NAME --auth token`.")],
+    name: UserArg,
     ttl: Annotated[
         str | None,
         typer.Option(
@@ -37,6 +47,7 @@ def token(
     ] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
     output: OutputOpt = "text",
     registry_namespace: RegistryNsOpt = None,
     debug: DebugOpt = False,
@@ -49,7 +60,7 @@ def token(
 
     fmt = check_output(output)
     ttl_seconds = durations.parse(ttl) if ttl is not None else None
-    with connected(kubeconfig, context) as (target, gw):
+    with connected(kubeconfig, context, request_timeout) as (target, gw):
         res = wf.token(
             gw,
             target,

@@ -468,8 +468,8 @@ def create(
                 issued_by=issued_by,
                 existing=existing,
                 access=access,
-                key_type=p.key_type,
-                key_size=p.key_size,
+                key_type=None if token else p.key_type,  # a token identity has no key
+                key_size=None if token else p.key_size,
                 delivery=delivery,
                 out=opts.recorded_out or opts.out,
                 kubeconfig_user=user_entry_name if kc_plan else None,

@@ -240,8 +240,13 @@ def revoke(opts: RevokeOptions, target: Target, gw: Gateway, reporter: Reporter)
 
     with reporter.step("Residual access") as s:
         try:
-            res.residual_bindings = access.bindings_for(gw, user, res.groups)
-            res.still_allowed = [p for p in access.can_i_summary(gw, user, res.groups, res.namespace) if p.allowed]
+            who, groups = (user, res.groups)
+            if record is not None and record.is_token:  # bindings naming the ServiceAccount itself (its groups are
+                from kubeuser.workflows.users import identity_of  # every ServiceAccount's: not this user's access)
+
+                who, groups = identity_of(record)[0], []
+            res.residual_bindings = access.bindings_for(gw, who, groups)
+            res.still_allowed = [p for p in access.can_i_summary(gw, who, groups, res.namespace) if p.allowed]
             s.detail = f"{len(res.residual_bindings)} binding(s), {len(res.still_allowed)} allowed check(s)"
         except KubeuserError as exc:
             res.errors.append(exc)

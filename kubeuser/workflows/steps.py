@@ -413,6 +413,12 @@ def issue_and_prove_token(
     with tx.step("ServiceAccount") as s:
         sa, created = ensure_service_account(tx, gw, user=user, namespace=namespace, registry_ns=registry_ns)
         s.detail = f"{namespace}/{sa}" + (" (created)" if created else " (kubeuser's, kept)")
+    if created and not version.at_least(1, 24):
+        tx.reporter.warn(
+            f"Kubernetes {version.git_version} (< 1.24) also makes a non-expiring token Secret for every "
+            f"ServiceAccount: whoever may read Secrets in {namespace} can use it; `kubeuser revoke {user}` kills it "
+            "with the ServiceAccount"
+        )
     issued = issue_token(
         gw,
         user=user,
