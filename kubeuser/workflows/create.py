@@ -129,7 +129,7 @@ def choose_auth(gw: Gateway, target: Target, version: ServerVersion, opts: Creat
     if works:
         return tokens.AUTH_X509
     check_token_options(groups=opts.groups, csr=False, key_spec_given=opts.key_spec_given)
-    reporter.note(f"--auth auto: onboarding {opts.name} as a ServiceAccount token identity: {why}")
+    reporter.warn(f"--auth auto: onboarding {opts.name} as a ServiceAccount token identity: {why}")
     return tokens.AUTH_TOKEN
 
 
