@@ -8,6 +8,7 @@ modules import heavy dependencies (cryptography, yaml, kubernetes) inside the co
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -52,6 +53,8 @@ def usage_error(exc: Any, args: list[str]) -> Any:
         names = sorted(possibilities)
         suggestion = f"did you mean {names[0]}" if len(names) == 1 else "did you mean one of " + ", ".join(names)
     message = " ".join(message.split()).rstrip(".")
+    # click 8.5 says "No such option '--x'", the click typer vendors "No such option: --x": one wording
+    message = re.sub(r"^(no such option) '(.+)'$", r"\1: \2", message, flags=re.IGNORECASE)
     if message[:2].istitle():  # "Missing argument 'NAME'" → "missing argument 'NAME'"; keep "NAME …" as is
         message = message[0].lower() + message[1:]
     see = f"see `{command} --help`"
