@@ -53,7 +53,7 @@ def token(
     debug: DebugOpt = False,
 ) -> None:
     """Print a new token for a token user (Dashboard/Headlamp sign-in, CI secrets); its expiry goes to stderr."""
-    from kubeuser import durations, render
+    from kubeuser import durations, hints, render
     from kubeuser.connect import connected
     from kubeuser.output import emit
     from kubeuser.workflows import token as wf
@@ -74,7 +74,7 @@ def token(
     note = (
         f"token for {res.user} ({i.username}), valid until {i.expires_at:%Y-%m-%d %H:%M} UTC "
         f"({durations.format(i.lifetime.granted_seconds)}); bound to Secret {i.namespace}/{i.secret_name}: "
-        f"`kubeuser revoke {res.user}` kills it"
+        f"`{hints.kubeuser('revoke', res.user)}` kills it"
     )
     err = render.stderr_console()
     err.print(note, markup=False, highlight=False)

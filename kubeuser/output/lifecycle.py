@@ -60,7 +60,7 @@ def _create_summary(result: CreateResult, *, to_stderr: bool) -> None:
             f"user        {result.user}  (ServiceAccount {issued.namespace}/{issued.service_account}: "
             f"{issued.username})",
             f"token       bound to Secret {issued.secret_name}, valid {issued.issued_at:%Y-%m-%d %H:%M} → "
-            f"{issued.expires_at:%Y-%m-%d %H:%M} UTC{asked}; `kubeuser revoke {result.user}` kills it",
+            f"{issued.expires_at:%Y-%m-%d %H:%M} UTC{asked}; `{hints.kubeuser('revoke', result.user)}` kills it",
         ]
     else:
         info = issued.info

@@ -415,7 +415,9 @@ def _renew_token(
     if opts.reuse_key or opts.key_type is not None or opts.key_size is not None or opts.csr_pem is not None:
         raise UsageError(
             f"{record.user!r} is a token identity: --reuse-key/--key-type/--key-size/--csr do not apply",
-            hint=f"kubeuser renew {record.user}" + (" --out FILE" if record.delivery != "kubeconfig" else ""),
+            hint=hints.kubeuser(
+                "renew", record.user, options=("--out", "FILE") if record.delivery != "kubeconfig" else ()
+            ),
         )
     cluster = target.ctx.cluster_name
     default_entry, default_context = steps.entry_names(record.user, cluster, None)
@@ -429,7 +431,7 @@ def _renew_token(
         raise UsageError(
             f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
             "renew needs --out FILE (or --out - for stdout) for the new one",
-            hint=f"e.g. kubeuser renew {record.user} --out {record.user}.kubeconfig",
+            hint="e.g. " + hints.kubeuser("renew", record.user, options=("--out", f"{record.user}.kubeconfig")),
         )
     if opts.out is not None:
         delivery = registry.DELIVERY_HANDOUT

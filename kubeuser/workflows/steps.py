@@ -416,8 +416,8 @@ def issue_and_prove_token(
     if created and not version.at_least(1, 24):
         tx.reporter.warn(
             f"Kubernetes {version.git_version} (< 1.24) also makes a non-expiring token Secret for every "
-            f"ServiceAccount: whoever may read Secrets in {namespace} can use it; `kubeuser revoke {user}` kills it "
-            "with the ServiceAccount"
+            f"ServiceAccount: whoever may read Secrets in {namespace} can use it; "
+            f"`{hints.kubeuser('revoke', user)}` kills it with the ServiceAccount"
         )
     issued = issue_token(
         gw,
@@ -797,7 +797,7 @@ def still_valid_warning(user: str, c: registry.CertRecord) -> str:
     if c.is_token:
         return (
             f"an earlier token of {user} (bound to Secret {c.serial}) still authenticates until {c.not_after}: "
-            f"`kubeuser revoke {user}` or deleting that Secret kills it"
+            f"`{hints.kubeuser('revoke', user)}` or deleting that Secret kills it"
         )
     return (
         f"an earlier certificate of {user} (serial {c.serial}) still authenticates until {c.not_after}: "

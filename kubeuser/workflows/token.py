@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubeuser import naming, registry
+from kubeuser import hints, naming, registry
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
 from kubeuser.gateway import Gateway
@@ -60,19 +60,20 @@ def token(
         if found is None:
             raise NotFoundError(
                 f"no kubeuser record for user {name!r} in registry {reg.namespace}",
-                hint=f"`kubeuser create {name} --auth token` makes a token identity; `kubeuser list` shows known users",
+                hint=f"`{hints.kubeuser('create', name, options=('--auth', 'token'))}` makes a token identity; "
+                f"`{hints.kubeuser('list')}` shows known users",
             )
         record = found[0]
         if record.status == "revoked":
             raise ConflictError(
                 f"user {name!r} was revoked at {record.revoked_at}",
-                hint=f"`kubeuser create {name} --auth token` onboards them again",
+                hint=f"`{hints.kubeuser('create', name, options=('--auth', 'token'))}` onboards them again",
             )
         if not record.is_token or not record.service_account:
             raise UsageError(
                 f"{name!r} authenticates with a client certificate, not a ServiceAccount token",
-                hint=f"`kubeuser create {name} --auth token --force` makes it a token identity "
-                "(its certificates keep working until they expire)",
+                hint=f"`{hints.kubeuser('create', name, options=('--auth', 'token', '--force'))}` makes it a token "
+                "identity (its certificates keep working until they expire)",
             )
         s.detail = f"ServiceAccount {record.service_account_namespace}/{record.service_account}"
     ns = record.service_account_namespace or reg.namespace
@@ -80,7 +81,7 @@ def token(
     if gw.get_object("ServiceAccount", record.service_account, ns) is None:
         raise NotFoundError(
             f"the ServiceAccount {ns}/{record.service_account} of {name!r} no longer exists",
-            hint=f"`kubeuser create {name} --auth token --force` makes it again",
+            hint=f"`{hints.kubeuser('create', name, options=('--auth', 'token', '--force'))}` makes it again",
         )
     ttl = ttl_seconds or record.certificate.requested_seconds or steps.DEFAULT_TTL
     issued_by = steps.admin_identity(gw, target, gw.version())
