@@ -129,9 +129,10 @@ def test_healthy_user_created_by_kubeuser_passes(control_plane: Any, namespace: 
     proc, report = doctor("--context", ctx)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["authenticated"] is True and report["namespace"] == namespace
-    bad = [c for c in report["checks"] if c["status"] != "pass"]
+    bad = [c for c in report["checks"] if c["status"] != "pass" and c["id"] != "token-claims"]
     assert not bad, bad
     c = checks(report)
+    assert c["token-claims"]["status"] == "skip" and "not a token user" in c["token-claims"]["detail"]
     assert f"CN={name}" in c["cert-subject"]["detail"] and "O=dev" in c["cert-subject"]["detail"]
     assert f"may list pods in {namespace}" in c["authorization"]["detail"]
     if control_plane.local:  # v1.20: no SelfSubjectReview, the name comes from the certificate
@@ -310,7 +311,11 @@ def test_preflight_as_the_real_admin(control_plane: Any) -> None:
     auth = c["cert-authenticates"]
     probe = c["signer"]["detail"].split("(CN ", 1)[1].split(",", 1)[0]  # kubeuser-preflight-<random>
     assert probe.startswith("kubeuser-preflight-")
-    assert auth["status"] == "pass" and auth["required"] is True and auth["detail"].startswith(f"{probe} signs in")
+    assert auth["status"] == "pass" and auth["detail"].startswith(f"{probe} signs in")
+    assert auth["required"] is False  # --auth auto (the default): ready when certificates or tokens work
+    assert c["auth-kinds"]["status"] == "pass" and c["auth-kinds"]["required"] is True
+    assert c["auth-kinds"]["detail"].startswith("client certificates (x509)")
+    assert c["auth-kinds"]["detail"].endswith("`--auth auto` picks x509")
     if control_plane.local:  # v1.20.2
         exp = c["expiration-seconds"]
         assert exp["status"] == "warn" and exp["detail"].startswith("ignored: asked 10m, got 365d")
@@ -372,11 +377,11 @@ def test_preflight_names_the_missing_approve_permission(control_plane: Any, tmp_
         )
         assert no.stdout.strip() == "no"
 
-        proc = kubeuser("preflight", "--kubeconfig", str(kc), "-o", "json")
+        proc = kubeuser("preflight", "--kubeconfig", str(kc), "--auth", "x509", "-o", "json")
         assert proc.returncode == 12, proc.stdout + proc.stderr
         report = json.loads(proc.stdout)
         c = checks(report)
-        assert [x["id"] for x in report["checks"] if x["status"] == "fail"] == ["signer-approve"]
+        assert [x["id"] for x in report["checks"] if x["status"] == "fail" and x["required"]] == ["signer-approve"]
         approve = c["signer-approve"]
         assert approve["detail"] == f"missing `approve` on signers (certificates.k8s.io) with resourceName {SIGNER}"
         assert f'resourceNames: ["{SIGNER}"], verbs: ["approve"]' in approve["fix"]

@@ -169,7 +169,7 @@ def test_create_token_user_has_exactly_the_granted_access(
         token = token_in(home_kubeconfig(), ctx)
         assert set(body) == {"token"}
         assert token not in proc.stdout and token not in proc.stderr
-        assert result["auth"] == "token" and result["username"] == who
+        assert result["auth"] == "token" and result["boundSecret"] and result["serial"] is None
         assert result["serviceAccount"] == {"namespace": registry_ns, "name": name}
         ctx_body = entries(kc_doc(home_kubeconfig()), "contexts", ctx)
         assert ctx_body == [{"cluster": cluster_name(cp.kubeconfig), "user": ctx, "namespace": namespace}]
@@ -510,7 +510,8 @@ def test_force_switches_between_certificate_and_token(
     assert not exists(cp, "sa", name, registry_ns)
     assert binding_secrets(cp, registry_ns, name) == []
     rec = cp.record(registry_ns, name)
-    assert rec["auth"] == "x509" and rec["service_account"] is None
+    # the ServiceAccount's name stays on the record (cleanup's clue, should its deletion fail); it is deleted
+    assert rec["auth"] == "x509" and rec["service_account"] == name
     assert all(h["invalidated_at"] for h in rec["history"] if h["kind"] == "token")
 
     # revoke afterwards removes the rest; only the certificates are reported as still authenticating
