@@ -24,7 +24,7 @@ from kubeuser.gateway import Gateway, Identity, ServerVersion
 from kubeuser.permissions import require_onboarding_permissions
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
+from kubeuser.workflows.issue import IssuedCertificate, IssuedCredential, IssuedToken
 from kubeuser.workflows.steps import (  # shared steps, re-exported for callers of this module
     DEFAULT_TIMEOUT,
     DEFAULT_TTL,
@@ -189,7 +189,7 @@ def dry_run_manifests(p: Plan, registry_ns: str | None = None) -> list[dict[str,
 
 
 @dataclass
-class CreateResult:
+class CreateResult(IssuedCredential):
     user: str
     groups: list[str]
     cluster: str
@@ -214,28 +214,6 @@ class CreateResult:
     granted: rbac.Access = field(default_factory=rbac.Access)  # what the record says is granted
     invalidated: list[str] = field(default_factory=list)  # --force over a token identity: earlier tokens' Secrets
     service_account_deleted: str | None = None  # --force from a token identity to a certificate (NAMESPACE/NAME)
-
-    @property
-    def cert(self) -> IssuedCertificate:
-        """The certificate (a token identity has none: TypeError)."""
-        if not isinstance(self.issued, IssuedCertificate):
-            raise TypeError(f"{self.user} is a token identity: it has no certificate")
-        return self.issued
-
-    @property
-    def auth(self) -> str:
-        return tokens.AUTH_TOKEN if isinstance(self.issued, IssuedToken) else tokens.AUTH_X509
-
-    @property
-    def serial(self) -> str:
-        """The certificate's serial, or the name of the Secret a token is bound to."""
-        return self.issued.secret_name if isinstance(self.issued, IssuedToken) else self.issued.info.serial
-
-    @property
-    def not_after(self) -> str:
-        if isinstance(self.issued, IssuedToken):
-            return self.issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return str(self.issued.info.to_dict()["not_after"])
 
     def credential_dict(self) -> dict[str, Any]:
         """The credential's fields; the same keys for both kinds (null where one does not apply)."""

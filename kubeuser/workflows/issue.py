@@ -256,3 +256,33 @@ def _parse_timestamp(value: Any) -> datetime:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
         raise KubeuserError(f"the TokenRequest's expirationTimestamp {value!r} is not a time") from None
+
+
+class IssuedCredential:
+    """What ``create``'s and ``renew``'s results say of the credential they issued, whichever its kind (a mixin
+    for dataclasses with ``user`` and ``issued``)."""
+
+    user: str
+    issued: IssuedCertificate | IssuedToken
+
+    @property
+    def cert(self) -> IssuedCertificate:
+        """The certificate (a token identity has none: TypeError)."""
+        if not isinstance(self.issued, IssuedCertificate):
+            raise TypeError(f"{self.user} is a token identity: it has no certificate")
+        return self.issued
+
+    @property
+    def auth(self) -> str:
+        return "token" if isinstance(self.issued, IssuedToken) else "x509"
+
+    @property
+    def serial(self) -> str:
+        """The certificate's serial, or the name of the Secret a token is bound to."""
+        return self.issued.secret_name if isinstance(self.issued, IssuedToken) else self.issued.info.serial
+
+    @property
+    def not_after(self) -> str:
+        if isinstance(self.issued, IssuedToken):
+            return self.issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(self.issued.info.to_dict()["not_after"])

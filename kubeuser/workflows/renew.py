@@ -23,7 +23,7 @@ from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageEr
 from kubeuser.gateway import Gateway, ServerVersion
 from kubeuser.progress import Reporter
 from kubeuser.workflows import steps
-from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
+from kubeuser.workflows.issue import IssuedCertificate, IssuedCredential, IssuedToken
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RenewOptions:
 
 
 @dataclass
-class RenewResult:
+class RenewResult(IssuedCredential):
     user: str
     previous_serial: str
     issued: IssuedCertificate | IssuedToken
@@ -61,23 +61,6 @@ class RenewResult:
     rbac_changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     invalidated: list[str] = field(default_factory=list)  # token identities: Secrets deleted (old tokens dead)
-
-    @property
-    def cert(self) -> IssuedCertificate:
-        """The new certificate (a token identity has none: TypeError)."""
-        if not isinstance(self.issued, IssuedCertificate):
-            raise TypeError(f"{self.user} is a token identity: it has no certificate")
-        return self.issued
-
-    @property
-    def serial(self) -> str:
-        return self.issued.secret_name if isinstance(self.issued, IssuedToken) else self.issued.info.serial
-
-    @property
-    def not_after(self) -> str:
-        if isinstance(self.issued, IssuedToken):
-            return self.issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return str(self.issued.info.to_dict()["not_after"])
 
     def to_dict(self) -> dict[str, Any]:
         issued = self.issued
@@ -230,17 +213,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
                 "--csr needs --out FILE (or --out - for stdout): the new certificate goes back to the user",
                 hint=hints.kubeuser("renew", record.user, options=("--csr", "FILE", "--out", handout)),
             )
-    if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
-        where = f" ({record.out})" if record.out and record.out != "-" else ""
-        raise UsageError(
-            f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
-            "renew needs --out FILE (or --out - for stdout) for the new one",
-            hint=f"e.g. {hints.kubeuser('renew', record.user, options=('--out', handout))}",
-        )
-    if opts.out is not None:
-        delivery = registry.DELIVERY_HANDOUT
-        if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
-            raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
+    delivery = _delivery(record, opts, delivery)
 
     cur_type, cur_size = key_spec_of(record, current_cert)
     if request is not None:
@@ -335,32 +308,7 @@ def renew(opts: RenewOptions, target: Target, gw: Gateway, reporter: Reporter) -
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             pki.write_public_file(kdir / "client.crt", issued.cert_pem)
 
-        with tx.step("Update kubeconfig" if kc_plan else "Write the new handout") as s:
-            if kc_plan is not None:
-                for note in steps.merge_kubeconfig(
-                    target,
-                    kc_plan,
-                    namespace=record.namespace,
-                    user_body=steps.certificate_entry(issued),
-                    set_current=False,
-                    user=record.user,
-                    serials=new.serials(),
-                ):
-                    reporter.warn(note)
-                s.detail = f"user {user_entry_name} in {kc_plan.destination}"
-            else:
-                standalone_yaml, s.detail = steps.write_handout(
-                    target,
-                    opts.out or "-",
-                    record.user,
-                    context_name,
-                    record.namespace,
-                    steps.certificate_entry(issued),
-                    opts.force,
-                    gw=gw,
-                    reporter=tx.reporter,
-                )
-            tx.commit()
+        standalone_yaml = _deliver(tx, target, gw, opts, kc_plan, new, steps.certificate_entry(issued), context_name)
 
     stale = record.out if record.delivery == registry.DELIVERY_HANDOUT and record.out not in (None, "-") else None
     new_out = opts.recorded_out or opts.out
@@ -426,17 +374,7 @@ def _renew_token(
     ttl = opts.ttl_seconds or record.certificate.requested_seconds or steps.DEFAULT_TTL
     sa_ns = record.service_account_namespace or reg.namespace
     delivery = record.delivery or registry.DELIVERY_KUBECONFIG
-    if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
-        where = f" ({record.out})" if record.out and record.out != "-" else ""
-        raise UsageError(
-            f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
-            "renew needs --out FILE (or --out - for stdout) for the new one",
-            hint="e.g. " + hints.kubeuser("renew", record.user, options=("--out", f"{record.user}.kubeconfig")),
-        )
-    if opts.out is not None:
-        delivery = registry.DELIVERY_HANDOUT
-        if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
-            raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
+    delivery = _delivery(record, opts, delivery)
 
     with reporter.step("Check ownership") as s:
         access = steps.migrate_access(gw, record, reg.namespace)
@@ -495,34 +433,7 @@ def _renew_token(
             )
             steps.write_record(tx, reg, new, None, found)
             s.detail = f"{reg.namespace}/{registry.object_name(record.user)}"
-        with tx.step("Update kubeconfig" if kc_plan else "Write the new handout") as s:
-            user_body = tokens.user_entry(issued.token)
-            if kc_plan is not None:
-                for note in steps.merge_kubeconfig(
-                    target,
-                    kc_plan,
-                    namespace=record.namespace,
-                    user_body=user_body,
-                    set_current=False,
-                    user=record.user,
-                    serials=new.serials(),
-                    also=steps.principals(new),
-                ):
-                    reporter.warn(note)
-                s.detail = f"user {user_entry_name} in {kc_plan.destination}"
-            else:
-                standalone_yaml, s.detail = steps.write_handout(
-                    target,
-                    opts.out or "-",
-                    record.user,
-                    context_name,
-                    record.namespace,
-                    user_body,
-                    opts.force,
-                    gw=gw,
-                    reporter=tx.reporter,
-                )
-            tx.commit()
+        standalone_yaml = _deliver(tx, target, gw, opts, kc_plan, new, tokens.user_entry(issued.token), context_name)
 
     warnings: list[str] = []
     with reporter.step("Invalidate the earlier tokens") as s:
@@ -566,3 +477,55 @@ def _renew_token(
         warnings=warnings,
         invalidated=deleted,
     )
+
+
+def _delivery(record: registry.UserRecord, opts: RenewOptions, delivery: str) -> str:
+    """How the renewed credentials go out: a user handed a file needs ``--out``; ``--out`` makes it a handout."""
+    if delivery in (registry.DELIVERY_HANDOUT, registry.DELIVERY_EPHEMERAL) and opts.out is None:
+        where = f" ({record.out})" if record.out and record.out != "-" else ""
+        raise UsageError(
+            f"{record.user!r} was handed a standalone kubeconfig{where}, not merged into a kubeconfig here: "
+            "renew needs --out FILE (or --out - for stdout) for the new one",
+            hint="e.g. " + hints.kubeuser("renew", record.user, options=("--out", f"{record.user}.kubeconfig")),
+        )
+    if opts.out is not None:
+        delivery = registry.DELIVERY_HANDOUT
+        if opts.out != "-" and Path(opts.out).expanduser().exists() and not opts.force:
+            raise ConflictError(f"{opts.out} already exists", hint="use --force to overwrite it, or another --out")
+    return delivery
+
+
+def _deliver(
+    tx: steps.Transaction,
+    target: Target,
+    gw: Gateway,
+    opts: RenewOptions,
+    kc_plan: steps.KubeconfigPlan | None,
+    new: registry.UserRecord,
+    user_body: dict[str, Any],
+    context_name: str,
+) -> str | None:
+    """The commit point: the new credential into the kubeconfig entry (proven kubeuser's), or a new handout.
+    Returns the handout's YAML when it goes to stdout."""
+    standalone_yaml: str | None = None
+    with tx.step("Update kubeconfig" if kc_plan else "Write the new handout") as s:
+        if kc_plan is not None:
+            for note in steps.merge_kubeconfig(
+                target,
+                kc_plan,
+                namespace=new.namespace,
+                user_body=user_body,
+                set_current=False,
+                user=new.user,
+                serials=new.serials(),
+                also=steps.principals(new),
+            ):
+                tx.reporter.warn(note)
+            s.detail = f"user {kc_plan.user_entry} in {kc_plan.destination}"
+        else:
+            standalone_yaml, s.detail = steps.write_handout(
+                target, opts.out or "-", new.user, context_name, new.namespace, user_body, opts.force,
+                gw=gw, reporter=tx.reporter,
+            )  # fmt: skip
+        tx.commit()
+    return standalone_yaml
