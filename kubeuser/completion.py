@@ -49,7 +49,7 @@ def list_output_formats(incomplete: str) -> list[str]:
 
 
 def key_types(incomplete: str) -> list[str]:
-    from kubeuser.pki import KeyType
+    from kubeuser.keyspec import KeyType
 
     return _matching(typing.get_args(KeyType), incomplete)
 
