@@ -382,7 +382,7 @@ def resolve_ref(ref: str, base: Path | None) -> Path:
     return path
 
 
-def _read_ref(ref: str, base: Path | None, what: str, origin: Path | None = None) -> bytes:
+def read_ref(ref: str, base: Path | None, what: str, origin: Path | None = None) -> bytes:
     path = resolve_ref(ref, base)
     try:
         return path.read_bytes()
@@ -413,7 +413,7 @@ def _ca_pem(cluster: Mapping[str, Any], cluster_name: str, origin: Path | None) 
     ref = cluster.get("certificate-authority")
     if isinstance(ref, str) and ref:
         base = origin.parent if origin is not None else None
-        return _read_ref(ref, base, f"certificate-authority of cluster {cluster_name!r}", origin)
+        return read_ref(ref, base, f"certificate-authority of cluster {cluster_name!r}", origin)
     return None
 
 
@@ -428,7 +428,7 @@ def _embed_files(
             out.pop(file_key, None)
             continue
         if not out.get(data_key):
-            content = _read_ref(ref, base, f"{file_key} of {what}", origin)
+            content = read_ref(ref, base, f"{file_key} of {what}", origin)
             out[data_key] = base64.b64encode(content).decode("ascii")
         del out[file_key]
     return out
