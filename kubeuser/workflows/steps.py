@@ -789,6 +789,11 @@ def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
         pass
     cert_pem = target.ctx.client_certificate_pem()
     if cert_pem:
+        from kubeuser import certname
+
+        name = certname.common_name(cert_pem)  # without importing cryptography, in the plain case
+        if name is not None:
+            return name
         try:
             from kubeuser import pki
 
