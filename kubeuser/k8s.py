@@ -220,6 +220,7 @@ class Transport:
         self._authorization = authorization  # a plugin's token, refreshed by the kubernetes client
         self._request_timeout = request_timeout
         self._pool: urllib3.PoolManager | None = None
+        self.calls = 0
 
     def pool(self) -> urllib3.PoolManager:
         """The connection pool, made at the first request: a client certificate that TLS cannot load fails that
@@ -259,7 +260,8 @@ class Transport:
         query: list[tuple[str, Any]] | None = None,
         timeout: float | tuple[float | None, float] | None,
     ) -> urllib3.BaseHTTPResponse:
-        """One HTTP request; the response is not read yet (a watch streams it)."""
+        """One HTTP request; the response is not read yet (a watch streams it). Transport errors pass through."""
+        self.calls += 1
         headers = {"Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT}
         authorization = self._authorization() if self._authorization is not None else self.creds.authorization
         if authorization:
@@ -349,7 +351,11 @@ class K8sGateway:
         self._ca_pem = ca_pem
         self._cleanup = cleanup
         self._version: ServerVersion | None = None
-        self.calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Requests sent so far."""
+        return self._transport.calls
 
     # construction ---------------------------------------------------------------------------
 
@@ -445,19 +451,6 @@ class K8sGateway:
 
     # transport ------------------------------------------------------------------------------
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        query: list[tuple[str, Any]] | None = None,
-        timeout: float | tuple[float | None, float] | None,
-    ) -> urllib3.BaseHTTPResponse:
-        """One HTTP request → the response (not read yet); transport errors pass through."""
-        self.calls += 1
-        return self._transport.send(method, path, body=body, query=query, timeout=timeout)
-
     def request(
         self,
         method: str,
@@ -491,7 +484,7 @@ class K8sGateway:
                 if timeout <= 0:
                     raise request_timed_out(op, self._server, limit)
             try:
-                resp = self._send(method, path, body=body, query=query, timeout=timeout)
+                resp = self._transport.send(method, path, body=body, query=query, timeout=timeout)
                 try:
                     raw = resp.read()
                 finally:
@@ -624,7 +617,7 @@ class K8sGateway:
         if resource_version:
             query.append(("resourceVersion", resource_version))
         try:
-            resp = self._send(
+            resp = self._transport.send(
                 "GET",
                 _path("CertificateSigningRequest"),
                 query=query,
