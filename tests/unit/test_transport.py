@@ -8,14 +8,11 @@ kubernetes client; an exec plugin goes through it.
 from __future__ import annotations
 
 import base64
-import json
 import ssl
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,7 @@ from typing import Any
 import pki_factory
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from http_thread import send_json, serving
 
 from kubeuser import k8s
 from kubeuser.errors import UnreachableError
@@ -48,12 +43,7 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Recorder]:
 
         def do_GET(self) -> None:
             rec.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-            data = json.dumps(VERSION).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, VERSION)
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -63,13 +53,8 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Recorder]:
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     rec.url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -167,23 +152,9 @@ def test_the_common_path_never_imports_the_kubernetes_client(plain: Recorder) ->
 def _server_tls(tmp_path: Path, dns_name: str) -> tuple[ssl.SSLContext, bytes]:
     """A server context whose certificate is for *dns_name* only, and the CA that signed it."""
     ca, ca_key = pki_factory.make_ca("transport-test-ca")
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    (tmp_path / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "server.key").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    cert, key = pki_factory.server_cert(ca, ca_key, [x509.DNSName(dns_name)], cn=dns_name)
+    (tmp_path / "server.crt").write_bytes(cert)
+    (tmp_path / "server.key").write_bytes(key)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(tmp_path / "server.crt", tmp_path / "server.key")
     return tls, pki_factory.cert_pem(ca)
