@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:  # the network modules load only for a lookup: importing this module is part of every start
-    import ssl
-
     from kubeuser.kubeconfig import ResolvedContext
-    from kubeuser.secretfiles import InMemoryFiles
 
 LOOKUP_BUDGET = 2.0  # seconds for one cluster lookup, everything included
 CONNECT_TIMEOUT = 1.0  # seconds to open the TCP connection (within the budget)
@@ -49,7 +46,7 @@ def list_output_formats(incomplete: str) -> list[str]:
 
 
 def key_types(incomplete: str) -> list[str]:
-    from kubeuser.pki import KeyType
+    from kubeuser.keyspec import KeyType
 
     return _matching(typing.get_args(KeyType), incomplete)
 
@@ -126,30 +123,28 @@ def get_json(resolved: ResolvedContext, path: str, deadline: float) -> Any:
     """``GET path`` on the context's API server, authenticated as the context's user; the parsed JSON body.
 
     Raises on anything but a 2xx JSON answer, and (:class:`TimeoutError`) when *deadline*
-    (:func:`time.monotonic`) passes. Client certificates and keys (inline or files), bearer tokens (inline or
-    ``tokenFile``) and basic auth are used as kubectl uses them; exec and auth-provider plugins and proxies are
-    not run (:class:`LookupError`)."""
-    import base64
+    (:func:`time.monotonic`) passes. The server, trust and credentials are read as the API gateway reads them
+    (:mod:`kubeuser.credentials`: client certificates and keys, inline or files, bearer tokens, inline or
+    ``tokenFile``, and basic auth); exec and auth-provider plugins and proxies are not run (:class:`LookupError`)."""
     import http.client
     import json
     import socket
     import urllib.parse
 
-    from kubeuser.secretfiles import InMemoryFiles
+    from kubeuser import credentials
 
-    cluster, user = resolved.cluster, resolved.embedded_user()
-    if user.get("exec") or user.get("auth-provider") or cluster.get("proxy-url"):
-        raise LookupError("credential plugins and proxies are not run for completion")
+    base = resolved.user_origin.parent if resolved.user_origin is not None else None
+    creds = credentials.from_entries(
+        resolved.cluster, resolved.embedded_user(), ca_pem=resolved.ca_pem(), user_name=resolved.user_name, base=base
+    )
+    if creds.proxy_url:
+        raise LookupError("proxies are not used for completion")
     url = urllib.parse.urlsplit(resolved.server())
     if url.scheme not in ("https", "http") or not url.hostname:
         raise LookupError(f"unsupported server URL {url.geturl()!r}")
     headers = {"Accept": "application/json", "User-Agent": "kubeuser-completion"}
-    token = user.get("token") or (_token_file(resolved, str(user["tokenFile"])) if user.get("tokenFile") else None)
-    if token:
-        headers["Authorization"] = f"Bearer {str(token).strip()}"
-    elif user.get("username") and user.get("password"):
-        pair = f"{user['username']}:{user['password']}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    if creds.authorization:
+        headers["Authorization"] = creds.authorization
 
     def remaining() -> float:
         left = deadline - time.monotonic()
@@ -159,12 +154,11 @@ def get_json(resolved: ResolvedContext, path: str, deadline: float) -> Any:
 
     port = url.port or (443 if url.scheme == "https" else 80)
     sock = socket.create_connection((url.hostname, port), timeout=min(CONNECT_TIMEOUT, remaining()))
-    files = InMemoryFiles()
     try:
         if url.scheme == "https":
-            tls = _tls_context(resolved, user, files)
+            tls = creds.ssl_context()
             sock.settimeout(remaining())
-            sock = tls.wrap_socket(sock, server_hostname=cluster.get("tls-server-name") or url.hostname)
+            sock = tls.wrap_socket(sock, server_hostname=creds.tls_server_name or url.hostname)
         conn = http.client.HTTPConnection(url.hostname, port)
         conn.sock = sock
         sock.settimeout(remaining())
@@ -178,35 +172,3 @@ def get_json(resolved: ResolvedContext, path: str, deadline: float) -> Any:
         return json.loads(body)
     finally:
         sock.close()
-        files.close()
-
-
-def _tls_context(resolved: ResolvedContext, user: dict[str, Any], files: InMemoryFiles) -> ssl.SSLContext:
-    import base64
-    import ssl
-
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if resolved.cluster.get("insecure-skip-tls-verify"):
-        tls.check_hostname = False
-        tls.verify_mode = ssl.CERT_NONE
-    else:
-        ca = resolved.ca_pem()
-        if ca:
-            tls.load_verify_locations(cadata=ca.decode("ascii", "replace"))
-        else:
-            tls.load_default_certs()
-    cert, key = user.get("client-certificate-data"), user.get("client-key-data")
-    if cert and key:
-        tls.load_cert_chain(
-            files.path("client.crt", base64.b64decode("".join(str(cert).split()))),
-            files.path("client.key", base64.b64decode("".join(str(key).split()))),
-        )
-    return tls
-
-
-def _token_file(resolved: ResolvedContext, ref: str) -> str:
-    """A user's ``tokenFile``, relative to the kubeconfig that defines the user (as kubectl reads it)."""
-    from kubeuser.kubeconfig import resolve_ref
-
-    base = resolved.user_origin.parent if resolved.user_origin is not None else None
-    return resolve_ref(ref, base).read_text(encoding="utf-8")[: 64 * 1024]

@@ -1,7 +1,7 @@
 """The cluster gateway: everything the workflows need from a Kubernetes API server.
 
-Workflows receive a :class:`Gateway`; ``kubeuser.k8s`` implements it with the official
-client (loaded lazily, one ApiClient per run), and tests swap in a fake. Objects are plain
+Workflows receive a :class:`Gateway`; ``kubeuser.k8s`` implements it over urllib3 (loaded
+lazily, one connection pool per identity), and tests swap in a fake. Objects are plain
 dicts in their API shape, so manifests printed by ``--dry-run`` are exactly what is sent.
 """
 

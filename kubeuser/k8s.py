@@ -1,9 +1,10 @@
-"""The :class:`~kubeuser.gateway.Gateway` implemented with the official ``kubernetes`` client.
+"""The :class:`~kubeuser.gateway.Gateway` over a direct urllib3 transport.
 
-Import this module lazily: importing ``kubernetes`` costs about half a second, and
-``kubeuser --help`` must not pay it. One ``ApiClient`` (one connection pool) per identity,
-built from an explicit kubeconfig dict and context — never the client's global default
-configuration. Requests carry plain JSON dicts; responses come back as dicts.
+Import this module lazily (``kubeuser --help`` does not need it). One connection pool per identity, built
+from an explicit kubeconfig dict and context (:mod:`kubeuser.credentials` reads the server, trust, proxy
+and credentials). The kubernetes client is imported only for users whose credentials come from a plugin
+(``exec``, ``auth-provider``): importing it costs a few hundred milliseconds, about as much as the API work
+of a ``create``. Requests carry plain JSON dicts; responses come back as dicts.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import copy
 import json
 import math
 import time
+import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import urllib3
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
 
+from kubeuser import __version__, credentials
 from kubeuser.csr import issued_certificate, parse_version
 from kubeuser.errors import (
     ConflictError,
@@ -53,6 +54,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) of one attempt when --request-timeout is not given
 RETRY_DELAYS = (0.2, 0.6, 1.5)
+USER_AGENT = f"kubeuser/{__version__}"
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 
 
@@ -204,29 +206,156 @@ class SecretFiles(InMemoryFiles):
         return config
 
 
-class K8sGateway:
-    """A Gateway over one kubernetes ``ApiClient``."""
+class Transport:
+    """One urllib3 pool to one API server as one identity: TLS, proxy, the Authorization header."""
 
     def __init__(
         self,
-        api: Any,
+        creds: credentials.Credentials,
         *,
-        server: str,
+        request_timeout: float | None = None,
+        authorization: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.creds = creds
+        self._authorization = authorization  # a plugin's token, refreshed by the kubernetes client
+        self._request_timeout = request_timeout
+        self._pool: urllib3.PoolManager | None = None
+        self.calls = 0
+
+    def pool(self) -> urllib3.PoolManager:
+        """The connection pool, made at the first request: a client certificate that TLS cannot load fails that
+        request (a TLS error, as a handshake failure would), not the construction."""
+        if self._pool is not None:
+            return self._pool
+        creds = self.creds
+        # connect-level retries only (nothing was sent yet); status/read retries are ours, for idempotent calls.
+        # With --request-timeout none: each of urllib3's attempts would get the whole timeout again.
+        connect = 0 if self._request_timeout else 2
+        pool: dict[str, Any] = {
+            "num_pools": 4,
+            "maxsize": 16,
+            "retries": urllib3.Retry(total=connect, connect=connect, read=0, redirect=0, status=0, backoff_factor=0.1),
+        }
+        if creds.https:
+            pool["ssl_context"] = creds.ssl_context()
+            pool["cert_reqs"] = "CERT_NONE" if creds.insecure else "CERT_REQUIRED"
+            if creds.tls_server_name:
+                pool["server_hostname"] = creds.tls_server_name
+        if not creds.proxy_url:
+            self._pool = urllib3.PoolManager(**pool)
+        elif urllib.parse.urlsplit(creds.proxy_url).scheme.lower() in ("socks4", "socks4a", "socks5", "socks5h"):
+            from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as with the kubernetes client
+
+            self._pool = SOCKSProxyManager(creds.proxy_url, **pool)
+        else:
+            self._pool = urllib3.ProxyManager(creds.proxy_url, **pool)
+        return self._pool
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        timeout: float | tuple[float | None, float] | None,
+    ) -> urllib3.BaseHTTPResponse:
+        """One HTTP request; the response is not read yet (a watch streams it). Transport errors pass through."""
+        self.calls += 1
+        headers = {"Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT}
+        authorization = self._authorization() if self._authorization is not None else self.creds.authorization
+        if authorization:
+            headers["Authorization"] = authorization
+        url = self.creds.server + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        return self.pool().request(
+            method, url, body=data, headers=headers, timeout=_timeout(timeout), preload_content=False
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.clear()
+
+
+def _timeout(limit: float | tuple[float | None, float] | None) -> urllib3.Timeout | None:
+    """The kubernetes client's reading of a request timeout: seconds in all, (connect, read), or None: none."""
+    if isinstance(limit, tuple):
+        return urllib3.Timeout(connect=limit[0], read=limit[1])
+    return urllib3.Timeout(total=limit) if limit else None
+
+
+def _plugin_credentials(
+    config: dict[str, Any], context: str
+) -> tuple[credentials.Credentials, Callable[[], str | None], Callable[[], None]]:
+    """Credentials of a user that needs a credential plugin (exec, auth-provider): the kubernetes client runs
+    it. Returns the credentials, the Authorization header (refreshed as the client refreshes it) and cleanup."""
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
+    configuration = k8s_client.Configuration()
+    files = SecretFiles()
+    try:
+        k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+            config_dict=files.inline_data_as_files(config, context),
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+
+        def read(path: str | None) -> bytes | None:
+            if not path:
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+
+        creds = credentials.Credentials(
+            server=str(configuration.host).rstrip("/"),
+            ca_pem=read(configuration.ssl_ca_cert),
+            insecure=not configuration.verify_ssl,
+            tls_server_name=configuration.tls_server_name or None,
+            proxy_url=configuration.proxy or None,
+            cert_pem=read(configuration.cert_file),
+            key_pem=read(configuration.key_file),
+        )
+    except k8s_config.ConfigException as exc:
+        files.close()
+        raise KubeconfigError(
+            f"cannot use context {context!r}: {_short(str(exc))}",
+            hint="check the context's cluster and user entries (kubectl config view --minify)",
+        ) from None
+    except BaseException:
+        files.close()
+        raise
+
+    def authorization() -> str | None:
+        token: str | None = configuration.get_api_key_with_prefix("BearerToken")  # runs the refresh hook
+        return token or None
+
+    return creds, authorization, files.close
+
+
+class K8sGateway:
+    """A Gateway over one :class:`Transport`."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
         ca_pem: bytes | None,
-        verify: bool = True,
-        tls_server_name: str | None = None,
         cleanup: Callable[[], None] | None = None,
         request_timeout: float | None = None,
     ) -> None:
-        self._api = api
+        self._transport = transport
         self._request_timeout = request_timeout
-        self._server = server
+        self._server = transport.creds.server
         self._ca_pem = ca_pem
-        self._verify = verify
-        self._tls_server_name = tls_server_name
         self._cleanup = cleanup
         self._version: ServerVersion | None = None
-        self.calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Requests sent so far."""
+        return self._transport.calls
 
     # construction ---------------------------------------------------------------------------
 
@@ -234,78 +363,58 @@ class K8sGateway:
     def from_config_dict(
         cls, config: dict[str, Any], context: str, *, ca_pem: bytes | None, request_timeout: float | None = None
     ) -> K8sGateway:
-        """Build from a (minimal) kubeconfig dict; supports every auth the official client does.
+        """Build from a (minimal) kubeconfig dict; supports every auth the official client does (plugins through it).
 
         *request_timeout* (``--request-timeout``, kubectl's meaning): None → kubeuser's bounds for each
         attempt (:data:`DEFAULT_TIMEOUT`); 0 → no timeout; else the seconds each API request may take,
         connecting and retries included."""
-        configuration = k8s_client.Configuration()
-        files = SecretFiles()
-        try:
-            k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
-                config_dict=files.inline_data_as_files(config, context),
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        except k8s_config.ConfigException as exc:
-            files.close()
+        ctx = _ctx(config, context)
+        if not ctx and not any(isinstance(e, dict) and e.get("name") == context for e in config.get("contexts") or []):
             raise KubeconfigError(
-                f"cannot use context {context!r}: {_short(str(exc))}",
+                f"cannot use context {context!r}: it is not in the kubeconfig",
                 hint="check the context's cluster and user entries (kubectl config view --minify)",
-            ) from None
-        except BaseException:
-            files.close()
+            )
+        user_name = str(ctx.get("user", ""))
+        cluster = _entry(config, "clusters", str(ctx.get("cluster", "")))
+        user = _entry(config, "users", user_name)
+        authorization: Callable[[], str | None] | None = None
+        cleanup: Callable[[], None] | None = None
+        try:
+            creds = credentials.from_entries(cluster, user, ca_pem=ca_pem, user_name=user_name)
+        except credentials.NeedsPlugin:
+            creds, authorization, cleanup = _plugin_credentials(config, context)
+        except KubeconfigError as exc:
+            if exc.message.startswith("the cluster entry has no server URL"):
+                raise KubeconfigError(
+                    f"cannot use context {context!r}: the cluster entry has no server URL",
+                    hint="check the context's cluster and user entries (kubectl config view --minify)",
+                ) from None
             raise
-        _tune(configuration, request_timeout)
-        if not configuration.verify_ssl:  # said once, in kubeuser's words (connect.open_gateway), not per request
-            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-        api = k8s_client.ApiClient(configuration=configuration)
-        cluster = _entry(config, "clusters", _ctx(config, context).get("cluster", ""))
-        return cls(
-            api,
-            server=configuration.host,
-            ca_pem=ca_pem,
-            verify=bool(configuration.verify_ssl),
-            tls_server_name=cluster.get("tls-server-name"),
-            cleanup=files.close,
-            request_timeout=request_timeout,
-        )
+        try:
+            if creds.insecure:  # said once, in kubeuser's words (connect.open_gateway), not per request
+                warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+            transport = Transport(creds, request_timeout=request_timeout, authorization=authorization)
+        except BaseException:
+            if cleanup is not None:
+                cleanup()
+            raise
+        return cls(transport, ca_pem=ca_pem, cleanup=cleanup, request_timeout=request_timeout)
 
     def as_certificate(self, cert_pem: bytes, key_pem: bytes) -> K8sGateway:
-        """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (held in memory: :class:`SecretFiles`)."""
-        files = SecretFiles()
-        configuration = self._same_server(files)
-        configuration.cert_file = files.path("client.crt", cert_pem)
-        configuration.key_file = files.path("client.key", key_pem)
-        return self._view(configuration, files)
+        """Same server and trust, authenticated by ``cert_pem``/``key_pem`` (loaded from in-memory files)."""
+        return self._view(replace(self._same_server(), cert_pem=cert_pem, key_pem=key_pem))
 
     def as_token(self, token: str) -> K8sGateway:
         """Same server and trust, authenticated by a bearer *token* (a ServiceAccount token)."""
-        files = SecretFiles()
-        configuration = self._same_server(files)
-        configuration.api_key = {"BearerToken": f"Bearer {token}"}
-        return self._view(configuration, files)
+        return self._view(replace(self._same_server(), authorization=f"Bearer {token}"))
 
-    def _same_server(self, files: SecretFiles) -> Any:
-        configuration = k8s_client.Configuration()
-        configuration.host = self._server
-        if self._ca_pem:
-            configuration.ssl_ca_cert = files.path("ca.crt", self._ca_pem)
-        configuration.verify_ssl = self._verify
-        if self._tls_server_name:
-            configuration.tls_server_name = self._tls_server_name
-        _tune(configuration, self._request_timeout)
-        return configuration
+    def _same_server(self) -> credentials.Credentials:
+        return self._transport.creds.same_server(ca_pem=self._ca_pem or None)
 
-    def _view(self, configuration: Any, files: SecretFiles) -> K8sGateway:
+    def _view(self, creds: credentials.Credentials) -> K8sGateway:
         gw = K8sGateway(
-            k8s_client.ApiClient(configuration=configuration),
-            server=self._server,
+            Transport(creds, request_timeout=self._request_timeout),
             ca_pem=self._ca_pem,
-            verify=self._verify,
-            tls_server_name=self._tls_server_name,
-            cleanup=files.close,
             request_timeout=self._request_timeout,
         )
         gw._version = self._version  # the same server: no second GET /version
@@ -314,28 +423,19 @@ class K8sGateway:
     def verifies_server(self, ca_pem: bytes) -> bool:
         """Whether *ca_pem* verifies the server's certificate: one ``GET /version`` without credentials over a
         verifying connection (any HTTP answer, 401 included, means the TLS handshake succeeded)."""
-        files = SecretFiles()
-        configuration = k8s_client.Configuration()
-        configuration.host = self._server
-        configuration.ssl_ca_cert = files.path("ca.crt", ca_pem)
-        configuration.verify_ssl = True
-        if self._tls_server_name:
-            configuration.tls_server_name = self._tls_server_name
-        _tune(configuration, self._request_timeout)
-        api: Any = k8s_client.ApiClient(configuration=configuration)
+        transport = Transport(
+            self._transport.creds.same_server(ca_pem=ca_pem, verify=True), request_timeout=self._request_timeout
+        )
         try:
-            m, url, hdrs, _data, _ = api.param_serialize(
-                method="GET", resource_path="/version", header_params={"Accept": "application/json"}
-            )
             limit = DEFAULT_TIMEOUT if self._request_timeout is None else (self._request_timeout or None)
-            resp = api.call_api(m, url, header_params=hdrs, _request_timeout=limit)
+            resp = transport.send("GET", "/version", timeout=limit)
             resp.read()
+            resp.release_conn()
             return True
-        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+        except (urllib3.exceptions.HTTPError, OSError):
             return False
         finally:
-            api.close()
-            files.close()
+            transport.close()
 
     @property
     def server(self) -> str:
@@ -343,36 +443,13 @@ class K8sGateway:
 
     def close(self) -> None:
         try:
-            self._api.close()
+            self._transport.close()
         finally:
             if self._cleanup is not None:
                 self._cleanup()
                 self._cleanup = None
 
     # transport ------------------------------------------------------------------------------
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        query: list[tuple[str, Any]] | None = None,
-        timeout: float | tuple[float | None, float] | None,
-    ) -> Any:
-        """One HTTP request → the raw RESTResponse (2xx) or HttpError; transport errors pass through."""
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        m, url, hdrs, data, _ = self._api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=query or [],
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
-        self.calls += 1
-        resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
-        return resp
 
     def request(
         self,
@@ -407,18 +484,14 @@ class K8sGateway:
                 if timeout <= 0:
                     raise request_timed_out(op, self._server, limit)
             try:
-                resp = self._send(method, path, body=body, query=query, timeout=timeout)
-                raw = resp.read()
+                resp = self._transport.send(method, path, body=body, query=query, timeout=timeout)
+                try:
+                    raw = resp.read()
+                finally:
+                    resp.release_conn()
                 if 200 <= resp.status < 300:
                     return _json_body(raw, op, self._server)
                 err = HttpError(resp.status, raw)
-            except ApiException as exc:  # transport-level failures the client wraps (status 0)
-                if exc.status:
-                    err = HttpError(int(exc.status), (exc.body or "").encode())
-                else:
-                    if retry(attempt):
-                        continue
-                    raise self._transport_error(exc, op) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 if retry(attempt):
                     continue
@@ -544,23 +617,26 @@ class K8sGateway:
         if resource_version:
             query.append(("resourceVersion", resource_version))
         try:
-            resp = self._send(
+            resp = self._transport.send(
                 "GET",
                 _path("CertificateSigningRequest"),
                 query=query,
                 timeout=(self._connect_timeout(), remaining + 5.0),
             )
-        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+        except (urllib3.exceptions.HTTPError, OSError):
             time.sleep(min(0.5, max(remaining, 0)))
             return None
         if resp.status != 200:
-            resp.read()
+            try:
+                data = resp.read()
+            finally:
+                resp.release_conn()
             if resp.status in (401, 403):
-                err = HttpError(resp.status, resp.data or b"")
+                err = HttpError(resp.status, data or b"")
                 raise _map_status(err, f"watching CSR {name}", self._server)
             time.sleep(min(0.5, max(remaining, 0)))  # an unhealthy server: do not hammer it until the deadline
             return None
-        raw = resp.response
+        raw = resp
         try:
             for event in _lines(raw):
                 kind = event.get("type")
@@ -800,16 +876,6 @@ def _resource_attributes(
     if name:
         attrs["name"] = name
     return attrs
-
-
-def _tune(configuration: Any, request_timeout: float | None = None) -> None:
-    # connect-level retries only (nothing was sent yet); status/read retries are ours, for idempotent calls.
-    # With --request-timeout none: each of urllib3's attempts would get the whole timeout again.
-    connect = 0 if request_timeout else 2
-    configuration.retries = urllib3.Retry(
-        total=connect, connect=connect, read=0, redirect=0, status=0, backoff_factor=0.1
-    )
-    configuration.connection_pool_maxsize = 16
 
 
 def _ctx(config: dict[str, Any], context: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -29,6 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubeuser import files
 from kubeuser.errors import KubeuserError, UsageError, VerificationError
+from kubeuser.keyspec import DEFAULT_KEY_SIZES, KEY_SIZES, KEY_TYPES, KeyType, validate_key_spec
 
 __all__ = [
     "DEFAULT_KEY_SIZES",
@@ -55,19 +56,10 @@ __all__ = [
     "write_public_file",
 ]
 
-KeyType = Literal["ecdsa", "rsa", "ed25519"]
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 PRIVATE_KEY_TYPES = (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)
 
-KEY_TYPES: Final[tuple[KeyType, ...]] = ("ecdsa", "rsa", "ed25519")
-#: Allowed sizes per key type (bits; for ECDSA the curve size). Ed25519 takes no size.
-KEY_SIZES: Final[dict[KeyType, tuple[int, ...]]] = {
-    "ecdsa": (256, 384),
-    "rsa": (2048, 3072, 4096),
-    "ed25519": (),
-}
-DEFAULT_KEY_SIZES: Final[dict[KeyType, int | None]] = {"ecdsa": 256, "rsa": 2048, "ed25519": None}
 _CURVES: Final[dict[int, ec.EllipticCurve]] = {256: ec.SECP256R1(), 384: ec.SECP384R1()}
 
 #: RFC 5280 upper bound (ub-common-name, ub-organization-name), counted in characters.
@@ -78,42 +70,6 @@ _PUBLIC_MODE: Final = 0o644
 
 
 # --------------------------------------------------------------------------- keys
-
-
-def validate_key_spec(key_type: str, key_size: int | None) -> tuple[KeyType, int | None]:
-    """Normalise and check a ``--key-type``/``--key-size`` pair.
-
-    Returns ``(key_type, size)`` with the default size filled in (ECDSA 256, RSA
-    2048, Ed25519 ``None``). Raises :class:`UsageError` for anything else.
-    """
-    kt = key_type.strip().lower() if isinstance(key_type, str) else key_type
-    if kt not in KEY_TYPES:
-        raise UsageError(
-            f"unsupported key type {key_type!r}",
-            hint="use one of: " + ", ".join(KEY_TYPES),
-        )
-    checked: KeyType = kt
-    if key_size is not None and (isinstance(key_size, bool) or not isinstance(key_size, int)):
-        raise UsageError(f"key size must be an integer, got {key_size!r}")
-    allowed = KEY_SIZES[checked]
-    if checked == "ed25519":
-        if key_size is not None:
-            raise UsageError(
-                f"ed25519 keys have a fixed size; --key-size {key_size} is not allowed",
-                hint="omit --key-size for ed25519 (or use --key-type ecdsa / rsa)",
-            )
-        return checked, None
-    if key_size is None:
-        return checked, DEFAULT_KEY_SIZES[checked]
-    if key_size not in allowed:
-        what = "curve size" if checked == "ecdsa" else "key size"
-        raise UsageError(
-            f"unsupported {checked} {what} {key_size}",
-            hint=f"allowed {checked} sizes: "
-            + ", ".join(str(s) for s in allowed)
-            + f" (default {DEFAULT_KEY_SIZES[checked]})",
-        )
-    return checked, key_size
 
 
 def generate_key(key_type: KeyType = "ecdsa", key_size: int | None = None) -> PrivateKey:

@@ -187,6 +187,28 @@ def issue_client_cert(
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def server_cert(
+    ca: x509.Certificate, ca_key: CAKey, sans: list[x509.GeneralName], cn: str = "kube-apiserver"
+) -> tuple[bytes, bytes]:
+    """A serving certificate for *sans*, signed by *ca*, valid from an hour ago for 30 days: (cert PEM, key PEM)."""
+    key = make_key()
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, _hash_for(ca_key))
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert_pem(cert), pem
+
+
 def cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 

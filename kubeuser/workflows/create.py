@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubeuser import csrpolicy, hints, naming, pki, rbac, registry, rolecheck, tokens
+from kubeuser import hints, keyspec, naming, rbac, registry, rolecheck, tokens
 from kubeuser.connect import Target
 from kubeuser.csr import csr_manifest
 from kubeuser.errors import ConflictError, KubeuserError, NotFoundError, UsageError
@@ -35,6 +35,9 @@ from kubeuser.workflows.steps import (  # shared steps, re-exported for callers 
     still_valid_warning,
     write_handout,
 )
+
+if TYPE_CHECKING:  # cryptography loads only when a key or certificate is made: not for a token identity
+    from kubeuser import csrpolicy, pki
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Plan:
     user: str
     groups: list[str]
     ttl_seconds: int
-    key_type: pki.KeyType
+    key_type: keyspec.KeyType
     key_size: int | None
     rbac: rbac.RbacRequest
     warnings: list[str]
@@ -85,7 +88,7 @@ class Plan:
 def plan(opts: CreateOptions, default_namespace: str) -> Plan:
     """Validate everything that needs no cluster. Raises UsageError; touches nothing."""
     v = naming.validate_identity(opts.name, opts.groups, allow_system_names=opts.allow_system_names)
-    key_type, key_size = pki.validate_key_spec(opts.key_type, opts.key_size)
+    key_type, key_size = keyspec.validate_key_spec(opts.key_type, opts.key_size)
     namespace = opts.namespace or default_namespace
     req = rbac.build_request(namespace, opts.rules, opts.roles, opts.cluster_roles, opts.cluster_wide)
     check_timeout(opts.timeout)
@@ -172,6 +175,8 @@ class Manifests:
 def dry_run_manifests(p: Plan, registry_ns: str | None = None) -> list[dict[str, Any]]:
     """The CSR and RBAC objects ``create`` would send (the CSR carries a throwaway key's request, or the
     user's own request with ``--csr``)."""
+    from kubeuser import pki
+
     if p.request is not None:  # bring your own key: the user's own request, as it will be sent
         request, usages = p.request.pem, pki.usages_for(p.request.csr.public_key())  # type: ignore[arg-type]
     else:
@@ -404,6 +409,8 @@ def create(
             )
             user_body = tokens.user_entry(issued.token)
         else:
+            from kubeuser import pki
+
             key: pki.PrivateKey | pki.PublicKey
             if p.request is not None:
                 key = p.request.csr.public_key()  # type: ignore[assignment]  # checked by csrpolicy
@@ -460,6 +467,8 @@ def create(
             s.detail = f"{reg.namespace}/{registry.object_name(p.user)}"
 
         if opts.write_key_files and kc_plan is not None and p.request is None and isinstance(issued, IssuedCertificate):
+            from kubeuser import pki
+
             kdir = opts.key_dir or key_dir_for(cluster, p.user)
             pki.write_private_key(kdir / "client.key", issued.key_pem, overwrite=True)
             tx.on_undo(str(kdir / "client.key"), lambda: (kdir / "client.key").unlink(missing_ok=True))

@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubeuser import csr as csrmod
-from kubeuser import durations, naming, pki
+from kubeuser import durations, naming
 from kubeuser.errors import KubeuserError
 from kubeuser.gateway import Gateway, ServerVersion
 from kubeuser.progress import Reporter
+
+if TYPE_CHECKING:  # cryptography loads only when a certificate is issued: not for a token identity
+    from kubeuser import pki
 
 APPROVAL_REASON = "KubeuserApprove"
 # v1.20 backdates notBefore by 5 minutes; allow that plus clock slack when judging the lifetime
@@ -90,6 +93,8 @@ def issue(
 ) -> IssuedCertificate:
     """Issue a certificate for *key*: a private key (kubeuser builds the request), or the public key of
     *csr_pem*, a request the user built (bring your own key: kubeuser never sees the private key)."""
+    from kubeuser import pki
+
     if csr_pem is None:
         if not isinstance(key, pki.PRIVATE_KEY_TYPES):
             raise TypeError("a private key is needed to build the request")

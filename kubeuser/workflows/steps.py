@@ -22,14 +22,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubeuser import csrpolicy, hints, kubeconfig, naming, ownership, pki, rbac, registry, tokens
+from kubeuser import hints, kubeconfig, naming, ownership, rbac, registry, tokens
 from kubeuser.connect import Target
 from kubeuser.errors import ConflictError, KubeuserError, UnauthenticatedError, UsageError
 from kubeuser.gateway import Gateway, Identity, ServerVersion, fresh_copy
 from kubeuser.progress import Reporter, Step
 from kubeuser.workflows.issue import IssuedCertificate, IssuedToken
+
+if TYPE_CHECKING:  # cryptography loads only when a key or certificate is handled: not for a token identity
+    from kubeuser import csrpolicy, pki
 
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRoleBinding")
 DEFAULT_TTL = 30 * 86400
@@ -786,7 +789,14 @@ def admin_identity(gw: Gateway, target: Target, version: ServerVersion) -> str:
         pass
     cert_pem = target.ctx.client_certificate_pem()
     if cert_pem:
+        from kubeuser import certname
+
+        name = certname.common_name(cert_pem)  # without importing cryptography, in the plain case
+        if name is not None:
+            return name
         try:
+            from kubeuser import pki
+
             return pki.parse_cert(cert_pem).common_name
         except KubeuserError:
             pass
@@ -965,6 +975,8 @@ def check_request(
     pem: bytes, user: str, groups: list[str] | None, allow_system_names: bool, source: str = "--csr"
 ) -> csrpolicy.Request:
     """A user's certificate request, checked against kubeuser's policy: UsageError naming the field if not."""
+    from kubeuser import csrpolicy
+
     request = csrpolicy.read(pem, source)
     violations = csrpolicy.check(request, user=user, groups=groups, allow_system_names=allow_system_names)
     if violations:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from fake_gateway import FakeGateway
+from http_thread import serving
 
 from kubeuser import connect, k8s, naming, pki, registry, render
 from kubeuser.cli import main
@@ -188,13 +189,8 @@ def stub(clock: _Clock) -> Iterator[StubServer]:
     server.daemon_threads = True
     server.block_on_close = False
     s.url = f"http://127.0.0.1:{server.server_address[1]}"
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    try:
+    with serving(server):
         yield s
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def free_port() -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import typer
+from http_thread import send_json
 
 from kubeuser import completion, naming, registry
 
@@ -69,12 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

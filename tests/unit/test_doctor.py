@@ -23,8 +23,6 @@ import pki_factory
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from fake_gateway import FakeGateway
 
 from kubeuser import pki, tokens
@@ -36,25 +34,6 @@ from kubeuser.workflows import doctor as wf
 NOW = datetime.now(timezone.utc)
 
 # --------------------------------------------------------------------------- local servers
-
-
-def server_cert(
-    ca: x509.Certificate, ca_key: Any, sans: list[x509.GeneralName], cn: str = "kube-apiserver"
-) -> tuple[bytes, bytes]:
-    key = pki_factory.make_key()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(hours=1))
-        .not_valid_after(NOW + timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return pki_factory.cert_pem(cert), pki.key_to_pem(key)
 
 
 class LocalServer:
@@ -171,7 +150,7 @@ class World:
         self.fake = FakeGateway(version=(1, 30))
         self.ca, self.ca_key = self.fake.ca, self.fake.ca_key
         sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        self.server = serve(server_cert(self.ca, self.ca_key, sans))
+        self.server = serve(pki_factory.server_cert(self.ca, self.ca_key, sans))
         self.serve = serve
         self.kc = tmp / "kubeconfig"
 
@@ -359,7 +338,7 @@ def test_ca_mismatch_names_the_server_certificate_issuer(world: World) -> None:
 def test_wrong_host_is_told_apart_from_a_ca_mismatch(
     world: World, serve: Callable[[tuple[bytes, bytes] | None], LocalServer]
 ) -> None:
-    srv = serve(server_cert(world.ca, world.ca_key, [x509.DNSName("api.example.test")]))
+    srv = serve(pki_factory.server_cert(world.ca, world.ca_key, [x509.DNSName("api.example.test")]))
     world.write(server=f"https://127.0.0.1:{srv.port}")
     report = world.doctor()
     tls = report.check("tls")

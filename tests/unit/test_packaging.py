@@ -162,3 +162,20 @@ def test_help_of_every_command_does_not_import_kubernetes() -> None:
         assert r["exit"] in (0, None), f"{command} --help exited {r['exit']}"
         assert r["usage"], f"{command} --help printed no usage"
         assert not r["kubernetes"], f"`kubeuser {command} --help` imported {r['kubernetes'][:3]}…"
+
+
+def test_the_token_path_does_not_import_cryptography() -> None:
+    """A token identity makes no key: what `create --auth token` loads must not pull in cryptography (~0.1 s)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import kubeuser.cli.create, kubeuser.connect, kubeuser.permissions, kubeuser.workflows.create
+        from kubeuser.workflows import create
+        create.plan(create.CreateOptions(name="ann", auth="token", cluster_roles=["view"]), "default")
+        heavy = ("cryptography", "kubeuser.pki", "kubeuser.csrpolicy")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout

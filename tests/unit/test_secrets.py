@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pki_factory
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
@@ -172,30 +173,50 @@ def _files_with_keys(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
 
 
+def _key_paths(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bytes]]:
+    """Every (path, data) the in-memory files hand out from now on (the TLS stack reads keys from them)."""
+    from kubeuser.secretfiles import InMemoryFiles
+
+    seen: list[tuple[str, bytes]] = []
+    original = InMemoryFiles.path
+
+    def path(self: InMemoryFiles, name: str, data: bytes) -> str:
+        p = original(self, name, data)
+        seen.append((p, data))
+        return p
+
+    monkeypatch.setattr(InMemoryFiles, "path", path)
+    return seen
+
+
+def _client_pair(gw: FakeGateway, cn: str) -> tuple[bytes, bytes]:
+    key = pki.generate_key()
+    return pki_factory.issue_client_cert(gw.ca, gw.ca_key, key, cn=cn, groups=[]), pki.key_to_pem(key)
+
+
 @pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="memfd_create is Linux-only (the fallback is tested below)")
-def test_keys_for_tls_live_in_memfds_never_on_disk(private_tmp: Path) -> None:
+def test_keys_for_tls_live_in_memfds_never_on_disk(private_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gw: FakeGateway = FakeGateway()
-    admin_key = pki.key_to_pem(pki.generate_key())
-    user_key = pki.key_to_pem(pki.generate_key())
-    inline = {"client-key-data": base64.b64encode(admin_key).decode(), "client-certificate-data": "bm90IGEgY2VydA=="}
+    admin_cert, admin_key = _client_pair(gw, "admin")
+    user_cert, user_key = _client_pair(gw, "ann")
+    inline = {"client-key-data": base64.b64encode(admin_key).decode(),
+              "client-certificate-data": base64.b64encode(admin_cert).decode()}  # fmt: skip
+    seen = _key_paths(monkeypatch)
     admin = k8s.K8sGateway.from_config_dict(
         _config(inline, {"certificate-authority-data": base64.b64encode(gw.ca_pem).decode()}), "x", ca_pem=gw.ca_pem
     )
-    user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", user_key)
-    paths = {
-        "admin key": admin._api.configuration.key_file,
-        "admin cert": admin._api.configuration.cert_file,
-        "user key": user_gw._api.configuration.key_file,
-    }
-    for what, path in paths.items():
-        assert path.startswith("/proc/self/fd/"), (what, path)
-    assert Path(paths["admin key"]).read_bytes() == admin_key
-    assert Path(paths["user key"]).read_bytes() == user_key
-    assert _files_with_keys(private_tmp) == []  # the kubernetes client did not copy the inline key to $TMPDIR
+    user_gw = admin.as_certificate(user_cert, user_key)
+    admin._transport.pool()  # the TLS context is made (and the key loaded) for the first request
+    user_gw._transport.pool()
+    keys = [(p, data) for p, data in seen if b"PRIVATE KEY" in data]
+    assert sorted(data for _p, data in keys) == sorted([admin_key, user_key])
+    for p, _data in keys:
+        assert p.startswith("/proc/self/fd/"), p
+        assert not os.path.exists(p)  # closed as soon as TLS has loaded it: the data is in no file any more
+    assert _files_with_keys(private_tmp) == []  # nothing copied the inline key to $TMPDIR
+    assert "PRIVATE" not in repr(admin._transport.creds) and "PRIVATE" not in repr(user_gw._transport.creds)
     user_gw.close()
     admin.close()
-    for path in paths.values():
-        assert not os.path.exists(path)  # the fds are closed: the data is gone
 
 
 def test_the_cluster_entry_is_left_for_exec_plugins() -> None:
@@ -210,20 +231,22 @@ def test_the_cluster_entry_is_left_for_exec_plugins() -> None:
         files.close()
 
 
-def test_without_memfd_keys_go_to_a_private_temp_dir_removed_on_close(
+def test_without_memfd_keys_go_to_a_private_temp_dir_removed_at_once(
     private_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delattr(os, "memfd_create", raising=False)
     gw: FakeGateway = FakeGateway()
     admin = k8s.K8sGateway.from_config_dict(_config({"token": "t"}), "x", ca_pem=gw.ca_pem)
+    cert, key = _client_pair(gw, "ann")
+    seen = _key_paths(monkeypatch)
     with umask(0):
-        user_gw = admin.as_certificate(b"-----BEGIN CERTIFICATE-----\n", pki.key_to_pem(pki.generate_key()))
-    key_file = Path(user_gw._api.configuration.key_file)
-    assert key_file.parent.parent == private_tmp
-    assert mode(key_file) == 0o600 and mode(key_file.parent) == 0o700
+        user_gw = admin.as_certificate(cert, key)
+        user_gw._transport.pool()
+    (key_file,) = [Path(p) for p, data in seen if data == key]
+    assert key_file.parent.parent == private_tmp and key_file.parent.name.startswith("kubeuser-")
+    assert not key_file.parent.exists() and _files_with_keys(private_tmp) == []
     user_gw.close()
     admin.close()
-    assert not key_file.parent.exists() and _files_with_keys(private_tmp) == []
 
 
 def test_inline_data_that_is_not_base64_is_a_kubeconfig_error(private_tmp: Path) -> None:
