@@ -290,12 +290,13 @@ def _plugin_credentials(
     """Credentials of a user that needs a credential plugin (exec, auth-provider): the kubernetes client runs
     it. Returns the credentials, the Authorization header (refreshed as the client refreshes it) and cleanup."""
     from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import load_kube_config_from_dict
 
     configuration = k8s_client.Configuration()
     files = SecretFiles()
     try:
-        k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+        load_kube_config_from_dict(  # type: ignore[no-untyped-call,unused-ignore]
             config_dict=files.inline_data_as_files(config, context),
             context=context,
             client_configuration=configuration,
@@ -317,7 +318,7 @@ def _plugin_credentials(
             cert_pem=read(configuration.cert_file),
             key_pem=read(configuration.key_file),
         )
-    except k8s_config.ConfigException as exc:
+    except ConfigException as exc:
         files.close()
         raise KubeconfigError(
             f"cannot use context {context!r}: {_short(str(exc))}",
