@@ -43,8 +43,10 @@ _FIXED_HELP = {
 }
 
 # click ParamType names and Python annotations → one vocabulary
-_CLICK_TYPES = {"text": "TEXT", "string": "TEXT", "integer": "INTEGER", "float": "FLOAT", "path": "PATH",
-                "file": "FILE", "boolean": "BOOLEAN", "uuid": "UUID", "datetime": "DATETIME"}  # fmt: skip
+# click's type names, and the short ones some typer versions give the same types (0.28: str, int, bool)
+_CLICK_TYPES = {"text": "TEXT", "string": "TEXT", "str": "TEXT", "integer": "INTEGER", "int": "INTEGER",
+                "float": "FLOAT", "path": "PATH", "file": "FILE", "boolean": "BOOLEAN", "bool": "BOOLEAN",
+                "uuid": "UUID", "datetime": "DATETIME"}  # fmt: skip
 _PY_TYPES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN", pathlib.Path: "PATH"}
 
 
