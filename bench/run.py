@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +60,43 @@ def timed(cmd: list[str], env: dict[str, str], *, rss: bool = False) -> tuple[fl
 
 
 LAST_CPU: list[float] = []  # CPU seconds of every timed() call, in order
+
+
+def alternate(
+    rounds: int,
+    prefix: str,
+    manual: Callable[[str], list[str]],
+    kubeuser: Callable[[str], list[str]],
+    env: dict[str, str],
+) -> dict[str, object]:
+    """The manual procedure and kubeuser, alternating (order swapped each round): medians, ratio, CPU, peak RSS."""
+    manual_t: list[float] = []
+    ku_t: list[float] = []
+    ku_rss: list[float] = []
+    manual_cpu: list[float] = []
+    ku_cpu: list[float] = []
+    for r in range(rounds):
+        order = ("manual", "kubeuser") if r % 2 == 0 else ("kubeuser", "manual")
+        for who in order:
+            name = f"{prefix}{who[:2]}-{uuid.uuid4().hex[:8]}"
+            if who == "manual":
+                manual_t.append(timed(manual(name), env)[0])
+                manual_cpu.append(LAST_CPU[-1])
+            else:
+                wall, peak = timed(kubeuser(name), env, rss=True)
+                ku_t.append(wall)
+                ku_rss.append(peak or 0.0)
+                ku_cpu.append(LAST_CPU[-1])
+    return {
+        "manual_median_s": statistics.median(manual_t),
+        "kubeuser_median_s": statistics.median(ku_t),
+        "ratio": statistics.median(ku_t) / statistics.median(manual_t),
+        "kubeuser_peak_rss_mb": max(ku_rss),
+        "manual_all": manual_t,
+        "kubeuser_all": ku_t,
+        "manual_cpu_median_s": statistics.median(manual_cpu),
+        "kubeuser_cpu_median_s": statistics.median(ku_cpu),
+    }
 
 
 def kubectl(env: dict[str, str], *args: str) -> None:
@@ -100,64 +138,22 @@ def main() -> int:
             timed([*KUBEUSER, "create", "--help"], env)[0] for _ in range(20)
         )
 
-        # one user, alternating
-        manual_t: list[float] = []
-        ku_t: list[float] = []
-        ku_rss: list[float] = []
-        manual_cpu: list[float] = []
-        ku_cpu: list[float] = []
-        for r in range(args.rounds):
-            order = ("manual", "kubeuser") if r % 2 == 0 else ("kubeuser", "manual")
-            for who in order:
-                name = f"{who[:2]}-{uuid.uuid4().hex[:8]}"
-                if who == "manual":
-                    manual_t.append(timed(["bash", str(MANUAL), name, ns, str(kc), CLUSTER], env)[0])
-                    manual_cpu.append(LAST_CPU[-1])
-                else:
-                    wall, peak = timed(
-                        [*KUBEUSER, "create", name, "-g", "dev", "-n", ns, "--rule", "get,list:pods"], env, rss=True
-                    )
-                    ku_t.append(wall)
-                    ku_rss.append(peak or 0.0)
-                    ku_cpu.append(LAST_CPU[-1])
-        results["one_user"] = {
-            "manual_median_s": statistics.median(manual_t),
-            "kubeuser_median_s": statistics.median(ku_t),
-            "ratio": statistics.median(ku_t) / statistics.median(manual_t),
-            "kubeuser_peak_rss_mb": max(ku_rss),
-            "manual_all": manual_t,
-            "kubeuser_all": ku_t,
-            "manual_cpu_median_s": statistics.median(manual_cpu),
-            "kubeuser_cpu_median_s": statistics.median(ku_cpu),
-        }
-
-        # one token user (a ServiceAccount + a token bound to a Secret), alternating the same way
-        manual_t, ku_t, ku_rss, manual_cpu, ku_cpu = [], [], [], [], []
-        for r in range(args.rounds):
-            order = ("manual", "kubeuser") if r % 2 == 0 else ("kubeuser", "manual")
-            for who in order:
-                name = f"t{who[:2]}-{uuid.uuid4().hex[:8]}"
-                if who == "manual":
-                    manual_t.append(timed(["bash", str(MANUAL_TOKEN), name, ns, str(kc), CLUSTER], env)[0])
-                    manual_cpu.append(LAST_CPU[-1])
-                else:
-                    wall, peak = timed(
-                        [*KUBEUSER, "create", name, "--auth", "token", "--ttl", "8h", "--clusterrole", "view",
-                         "-n", ns], env, rss=True,
-                    )  # fmt: skip
-                    ku_t.append(wall)
-                    ku_rss.append(peak or 0.0)
-                    ku_cpu.append(LAST_CPU[-1])
-        results["token_user"] = {
-            "manual_median_s": statistics.median(manual_t),
-            "kubeuser_median_s": statistics.median(ku_t),
-            "ratio": statistics.median(ku_t) / statistics.median(manual_t),
-            "kubeuser_peak_rss_mb": max(ku_rss),
-            "manual_all": manual_t,
-            "kubeuser_all": ku_t,
-            "manual_cpu_median_s": statistics.median(manual_cpu),
-            "kubeuser_cpu_median_s": statistics.median(ku_cpu),
-        }
+        # one user, then one token user (a ServiceAccount + a token bound to a Secret), each alternating
+        results["one_user"] = alternate(
+            args.rounds,
+            "",
+            lambda name: ["bash", str(MANUAL), name, ns, str(kc), CLUSTER],
+            lambda name: [*KUBEUSER, "create", name, "-g", "dev", "-n", ns, "--rule", "get,list:pods"],
+            env,
+        )
+        results["token_user"] = alternate(
+            args.rounds,
+            "t",
+            lambda name: ["bash", str(MANUAL_TOKEN), name, ns, str(kc), CLUSTER],
+            lambda name: [*KUBEUSER, "create", name, "--auth", "token", "--ttl", "8h", "--clusterrole", "view",
+                          "-n", ns],
+            env,
+        )  # fmt: skip
 
         # a team
         if args.team:
