@@ -356,21 +356,20 @@ def ensure_service_account(
     name is a conflict. Returns (name, created)."""
     manifest = tokens.service_account_manifest(user, namespace, registry_ns)
     name = manifest["metadata"]["name"]
-    check_service_account(gw, user=user, namespace=namespace, registry_ns=registry_ns)
-    if gw.get_object("ServiceAccount", name, namespace) is not None:
+    if check_service_account(gw, user=user, namespace=namespace, registry_ns=registry_ns) is not None:
         return name, False
     gw.create_object(manifest)
     tx.on_undo(f"ServiceAccount {namespace}/{name}", partial(gw.delete_object, "ServiceAccount", name, namespace))
     return name, True
 
 
-def check_service_account(gw: Gateway, *, user: str, namespace: str, registry_ns: str) -> None:
+def check_service_account(gw: Gateway, *, user: str, namespace: str, registry_ns: str) -> dict[str, Any] | None:
     """ConflictError when the ServiceAccount name for *user* is taken by something that is not kubeuser's for
-    this user in this registry. Changes nothing."""
+    this user in this registry. Changes nothing. Returns kubeuser's ServiceAccount if it exists, else None."""
     name = tokens.service_account_name(user)
     current = gw.get_object("ServiceAccount", name, namespace)
     if current is None or ownership.classify(current, user, registry_ns) == ownership.OURS:
-        return
+        return current
     raise ConflictError(
         f"ServiceAccount {namespace}/{name} already exists and is not kubeuser's for {user!r} in registry "
         f"{registry_ns} ({ownership.describe_owner(current)})",

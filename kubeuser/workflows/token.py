@@ -77,8 +77,7 @@ def token(
             )
         s.detail = f"ServiceAccount {record.service_account_namespace}/{record.service_account}"
     ns = record.service_account_namespace or reg.namespace
-    steps.check_service_account(gw, user=record.user, namespace=ns, registry_ns=reg.namespace)
-    if gw.get_object("ServiceAccount", record.service_account, ns) is None:
+    if steps.check_service_account(gw, user=record.user, namespace=ns, registry_ns=reg.namespace) is None:
         raise NotFoundError(
             f"the ServiceAccount {ns}/{record.service_account} of {name!r} no longer exists",
             hint=f"`{hints.kubeuser('create', name, options=('--auth', 'token', '--force'))}` makes it again",
