@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -142,6 +143,18 @@ def _external(tmp: Path) -> ControlPlane:
     return ControlPlane(dir=tmp, kubeconfig=kubeconfig, server=server, ca_cert=ca_cert, ca_key=ca_key, local=False)
 
 
+def _wait_for_aggregated_roles(cp: ControlPlane, timeout: float = 60) -> None:
+    """The built-in view/edit/admin ClusterRoles get their rules from the controller-manager's aggregation
+    controller shortly after it starts: wait for them, so that the first test binding `view` is not racing it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rules = cp.kubectl("get", "clusterrole", "view", "-o", "jsonpath={.rules}", check=False).stdout.strip()
+        if rules not in ("", "[]", "null"):
+            return
+        time.sleep(0.5)
+    _unavailable("up", "the view ClusterRole got no rules from the controller-manager's aggregation controller")
+
+
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     if os.environ.get("KUBEUSER_E2E_KUBECONFIG"):
@@ -192,6 +205,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     for line in up.stdout.splitlines():
         if line.startswith("export KUBEUSER_SERVER="):
             cp.server = line.split("=", 1)[1].strip("'\"")
+    _wait_for_aggregated_roles(cp)
     try:
         yield cp
     finally:
